@@ -12,6 +12,7 @@ export * from './backend.js';
 export * from './shapes.js';
 export * from './random.js';
 export * from './measure.js';
+export * from './consistency.js';
 export * from './budget.js';
 
 // Each area of the course has its own folder and index (see lib/README.md).

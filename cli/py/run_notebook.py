@@ -55,7 +55,8 @@ def run_one(path: str, args) -> dict:
             result = session.execute(cell.source, timeout=args.timeout)
             cell.outputs = [nbformat.from_dict(o) for o in result.outputs]
             cell.execution_count = n
-            entry = {'index': index, 'number': n, 'status': result.status, 'seconds': round(result.seconds, 3)}
+            entry = {'index': index, 'number': n, 'status': result.status, 'seconds': round(result.seconds, 3),
+                     'aborted_retries': result.aborted_retries}
             if args.echo:
                 for o in result.outputs:
                     if o['output_type'] == 'stream':
@@ -71,11 +72,15 @@ def run_one(path: str, args) -> dict:
             entry.update({'error': result.error, 'line': line, 'source_line': where})
             report['cells'].append(entry)
             report['ok'] = False
-            report['error'] = {'cell': n, 'index': index, 'message': result.error, 'where': where}
+            report.setdefault('errors', []).append({'cell': n, 'index': index, 'message': result.error, 'where': where})
+            if report['error'] is None:
+                report['error'] = {'cell': n, 'index': index, 'message': result.error, 'where': where}
             print(f'  ✗ cell {n:>2} (#{index}) {result.seconds:7.2f} s  {result.status.upper()}: {result.error}', flush=True)
             print(f'      {where}', flush=True)
             if result.error_detail and args.verbose:
                 print(''.join('      ' + ln + '\n' for ln in result.error_detail.splitlines()[:20]), flush=True)
+            if args.keep_going:
+                continue
             not_run = len(code_cells) - n
             if not_run:
                 print(f'  … {not_run} later cell(s) not run', flush=True)
@@ -99,6 +104,8 @@ def main(argv: list[str]) -> int:
     p.add_argument('--inplace', action='store_true', help='write outputs back into the notebook')
     p.add_argument('--output-dir', default=None, help='write executed copies here')
     p.add_argument('--json', default=None, help='write a JSON report here')
+    p.add_argument('--keep-going', action='store_true',
+                   help='run the cells after a failing one too (each is re-sent until the kernel stops aborting)')
     p.add_argument('--echo', action='store_true', help="print each cell's stdout/stderr")
     p.add_argument('--verbose', action='store_true', help='print the full error text')
     args = p.parse_args(argv)

@@ -1,2 +1,11 @@
-// Re-exports of lib/attention (filled in by the lessons that need it).
-export {};
+/**
+ * lib/attention: every attention variant of the course (see lib/README.md for the API table).
+ */
+export * from './softmax.js';
+export * from './masks.js';
+export * from './scores.js';
+export * from './core.js';
+export * from './rope.js';
+export * from './positions.js';
+export * from './multihead.js';
+export * from './tiled.js';

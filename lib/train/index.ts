@@ -1,2 +1,4 @@
-// Re-exports of lib/train (filled in by the lessons that need it).
-export {};
+// lib/train: training loop with progress and early stopping, Adam + clipping, evaluation metrics.
+export * from './loop.js';
+export * from './optim.js';
+export * from './metrics.js';
