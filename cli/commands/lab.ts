@@ -10,7 +10,7 @@ export async function main(args: string[]): Promise<number> {
   const ci = process.env.CI === 'true';
   const result = spawnSync(
     join(VENV_BIN, 'jupyter'),
-    ['lab', `--ServerApp.root_dir=${KIT_ROOT}`, '--LabApp.default_url=/lab/tree/notebooks/00-setup.ipynb', ...(ci ? ['--no-browser'] : []), ...args],
+    ['lab', `--ServerApp.root_dir=${KIT_ROOT}`, '--LabApp.default_url=/lab/tree/notebooks/00-setup.ipynb', '--MappingKernelManager.default_kernel_name=tslab', ...(ci ? ['--no-browser'] : []), ...(process.getuid?.() === 0 ? ['--allow-root'] : []), ...args],
     { stdio: 'inherit', env: jupyterEnv() },
   );
   return result.status ?? 1;

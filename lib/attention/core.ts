@@ -4,6 +4,7 @@
  *   Attention(Q, K, V) = softmax(Q Kᵀ / √d_k + B, mask) V          (Vaswani et al. 2017)
  */
 import * as tf from '@tensorflow/tfjs';
+import { batchedMatMul } from './matmul.js';
 import { checkBroadcastable, checkShapes } from '../shapes.js';
 import { maskedSoftmax, type Mask } from './softmax.js';
 import { causalMask, combineMasks } from './masks.js';
@@ -19,12 +20,12 @@ export interface AttentionOptions {
   bias?: tf.Tensor | null;
 }
 
-export interface AttentionResult {
+export type AttentionResult = {
   /** [..., nq, dv] */
   output: tf.Tensor;
   /** Attention weights (注意力权重) [..., nq, nk]; each row sums to 1 (or is all 0 if fully masked). */
   weights: tf.Tensor;
-}
+};
 
 /** Validate q, k, v for attention and return the sizes. */
 export function checkQKV(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): { nq: number; nk: number; dk: number; dv: number } {
@@ -49,10 +50,10 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
   if (options.bias) checkBroadcastable('bias', options.bias.shape, 'scores', scoreShape);
   const scale = options.scale ?? 1 / Math.sqrt(dk);
   return tf.tidy(() => {
-    let scores = tf.matMul(scale === 1 ? q : tf.mul(q, scale), k, false, true);
+    let scores = batchedMatMul(scale === 1 ? q : tf.mul(q, scale), k, false, true);
     if (options.bias) scores = tf.add(scores, options.bias);
     const mask = options.causal ? combineMasks(options.mask, causalMask(nq, nk)) : (options.mask ?? null);
     const weights = maskedSoftmax(scores, mask);
-    return { output: tf.matMul(weights, v), weights };
+    return { output: batchedMatMul(weights, v), weights };
   });
 }

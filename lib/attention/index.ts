@@ -9,3 +9,8 @@ export * from './rope.js';
 export * from './positions.js';
 export * from './multihead.js';
 export * from './tiled.js';
+export * from './sparse.js';
+export * from './linear.js';
+export * from './hard.js';
+export * from './kvcache.js';
+export * from './matmul.js';

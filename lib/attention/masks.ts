@@ -14,15 +14,34 @@ export interface AttentionPattern {
   /** A short description, e.g. 'sliding window 4'. */
   name: string;
   allows(i: number, j: number): boolean;
+  /** The allowed keys of query i among 0 … nk−1, ascending (faster than testing every j). */
+  keys?(i: number, nk: number): number[];
 }
+
+/** Allowed keys of query i, ascending: the pattern's own `keys` or a scan of `allows`. */
+export function patternKeys(pattern: AttentionPattern, i: number, nk: number): number[] {
+  if (pattern.keys) return pattern.keys(i, nk);
+  const out: number[] = [];
+  for (let j = 0; j < nk; j++) if (pattern.allows(i, j)) out.push(j);
+  return out;
+}
+
+const range = (from: number, to: number): number[] => {
+  const out: number[] = [];
+  for (let j = Math.max(0, from); j < to; j++) out.push(j);
+  return out;
+};
 
 /** Build a [nq, nk] 0/1 float32 mask from a predicate. */
 export function maskFromPattern(pattern: AttentionPattern | ((i: number, j: number) => boolean), nq: number, nk = nq): tf.Tensor2D {
   checkPositiveInt('nq', nq);
   checkPositiveInt('nk', nk);
-  const allows = typeof pattern === 'function' ? pattern : (i: number, j: number) => pattern.allows(i, j);
   const data = new Float32Array(nq * nk);
-  for (let i = 0; i < nq; i++) for (let j = 0; j < nk; j++) data[i * nk + j] = allows(i, j) ? 1 : 0;
+  if (typeof pattern === 'function') {
+    for (let i = 0; i < nq; i++) for (let j = 0; j < nk; j++) data[i * nk + j] = pattern(i, j) ? 1 : 0;
+  } else {
+    for (let i = 0; i < nq; i++) for (const j of patternKeys(pattern, i, nk)) data[i * nk + j] = 1;
+  }
   return tf.tensor2d(data, [nq, nk]);
 }
 
@@ -33,7 +52,7 @@ export function maskFromPattern(pattern: AttentionPattern | ((i: number, j: numb
  */
 export function causalPattern(nq: number, nk = nq): AttentionPattern {
   const shift = nk - nq;
-  return { name: 'causal', allows: (i, j) => j <= i + shift };
+  return { name: 'causal', allows: (i, j) => j <= i + shift, keys: (i, n) => range(0, Math.min(n, i + shift + 1)) };
 }
 export function causalMask(nq: number, nk = nq): tf.Tensor2D {
   return maskFromPattern(causalPattern(nq, nk), nq, nk);
@@ -61,8 +80,8 @@ export function paddingMask(lengths: readonly number[], n: number): tf.Tensor4D 
 export function slidingWindowPattern(window: number, options: { causal?: boolean } = {}): AttentionPattern {
   if (!Number.isInteger(window) || window < 0) throw new Error(`window must be a non-negative integer, got ${window}`);
   return options.causal
-    ? { name: `causal sliding window ${window}`, allows: (i, j) => j <= i && i - j <= window }
-    : { name: `sliding window ${window}`, allows: (i, j) => Math.abs(i - j) <= window };
+    ? { name: `causal sliding window ${window}`, allows: (i, j) => j <= i && i - j <= window, keys: (i, n) => range(i - window, Math.min(n, i + 1)) }
+    : { name: `sliding window ${window}`, allows: (i, j) => Math.abs(i - j) <= window, keys: (i, n) => range(i - window, Math.min(n, i + window + 1)) };
 }
 export function slidingWindowMask(n: number, window: number, options: { causal?: boolean } = {}): tf.Tensor2D {
   return maskFromPattern(slidingWindowPattern(window, options), n);
@@ -75,7 +94,15 @@ export function slidingWindowMask(n: number, window: number, options: { causal?:
  */
 export function stridedPattern(stride: number): AttentionPattern {
   checkPositiveInt('stride', stride);
-  return { name: `strided ${stride}`, allows: (i, j) => j <= i && (i - j < stride || (i - j) % stride === 0) };
+  return {
+    name: `strided ${stride}`,
+    allows: (i, j) => j <= i && (i - j < stride || (i - j) % stride === 0),
+    keys: (i, n) => {
+      const far: number[] = [];
+      for (let j = i - stride; j >= 0; j -= stride) if (j < n) far.push(j);
+      return [...far.reverse(), ...range(i - stride + 1, Math.min(n, i + 1))];
+    },
+  };
 }
 export function stridedMask(n: number, stride: number): tf.Tensor2D {
   return maskFromPattern(stridedPattern(stride), n);
@@ -93,6 +120,12 @@ export function fixedPattern(stride: number, summary = 1): AttentionPattern {
   return {
     name: `fixed ${stride}/${summary}`,
     allows: (i, j) => j <= i && (Math.floor(j / stride) === Math.floor(i / stride) || j % stride >= stride - summary),
+    keys: (i, n) => {
+      const blockStart = Math.floor(i / stride) * stride;
+      const out: number[] = [];
+      for (let j = 0; j < Math.min(blockStart, n); j++) if (j % stride >= stride - summary) out.push(j);
+      return [...out, ...range(blockStart, Math.min(n, i + 1))];
+    },
   };
 }
 export function fixedMask(n: number, stride: number, summary = 1): tf.Tensor2D {
@@ -129,7 +162,13 @@ export function bigBirdPattern(n: number, options: BigBirdOptions = {}): Attenti
   }
   return {
     name: `BigBird g=${numGlobal} w=${window} r=${numRandom} seed=${seed}`,
-    allows: (i, j) => i < numGlobal || j < numGlobal || Math.abs(i - j) <= window || random[i]!.has(j),
+    allows: (i, j) => i < numGlobal || j < numGlobal || Math.abs(i - j) <= window || (i < n && random[i]!.has(j)),
+    keys: (i, nk) => {
+      if (i < numGlobal) return range(0, nk);
+      const set = new Set<number>([...range(0, Math.min(numGlobal, nk)), ...range(i - window, Math.min(nk, i + window + 1))]);
+      if (i < n) for (const j of random[i]!) if (j < nk) set.add(j);
+      return [...set].sort((a, b) => a - b);
+    },
   };
 }
 export function bigBirdMask(n: number, options: BigBirdOptions = {}): tf.Tensor2D {

@@ -3,6 +3,7 @@
  * grouped-query (Ainslie et al. 2023) variants, self and cross attention.
  */
 import * as tf from '@tensorflow/tfjs';
+import { batchedMatMul } from './matmul.js';
 import { checkBroadcastable, checkPositiveInt, checkShapes } from '../shapes.js';
 import { Rng } from '../random.js';
 import { scaledDotProductAttention, type AttentionResult } from './core.js';
@@ -132,7 +133,7 @@ export function multiHeadSizes(params: MultiHeadParams, numHeads: number, numKvH
 }
 
 function project(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
-  const y = tf.matMul(tf.reshape(x, [-1, x.shape[x.rank - 1]!]), w);
+  const y = batchedMatMul(tf.reshape(x, [-1, x.shape[x.rank - 1]!]), w);
   const yb = b ? tf.add(y, b) : y;
   return tf.reshape(yb, [...x.shape.slice(0, -1), w.shape[1]!]);
 }

@@ -4,6 +4,7 @@
  * (pass them as `bias` to scaledDotProductAttention or as `position` to multiHeadAttention).
  */
 import * as tf from '@tensorflow/tfjs';
+import { batchedMatMul } from './matmul.js';
 import { checkPositiveInt, checkShapes } from '../shapes.js';
 import { Rng } from '../random.js';
 import { maskedSoftmax, type Mask } from './softmax.js';
@@ -96,15 +97,15 @@ export function shawRelativeAttention(
     const index = tf.tensor2d(relativePositionIndex(nq, nk, K), [nq, nk], 'int32');
     const selector = tf.oneHot(index, 2 * K + 1).toFloat(); // [nq, nk, 2K+1]
     const qs = tf.mul(q, scale);
-    const content = tf.matMul(qs, k, false, true); // [..., nq, nk]
-    const qRel = tf.expandDims(tf.matMul(qs, params.relK, false, true), -2); // [..., nq, 1, 2K+1]
-    const position = tf.squeeze(tf.matMul(qRel, selector, false, true), [-2]); // [..., nq, nk]
+    const content = batchedMatMul(qs, k, false, true); // [..., nq, nk]
+    const qRel = tf.expandDims(batchedMatMul(qs, params.relK, false, true), -2); // [..., nq, 1, 2K+1]
+    const position = tf.squeeze(batchedMatMul(qRel, selector, false, true), [-2]); // [..., nq, nk]
     const mask = options.causal ? combineMasks(options.mask, causalMask(nq, nk)) : (options.mask ?? null);
     const weights = maskedSoftmax(tf.add(content, position), mask);
-    let output = tf.matMul(weights, v);
+    let output = batchedMatMul(weights, v);
     if (params.relV) {
-      const perOffset = tf.squeeze(tf.matMul(tf.expandDims(weights, -2), selector), [-2]); // [..., nq, 2K+1]
-      output = tf.add(output, tf.matMul(perOffset, params.relV));
+      const perOffset = tf.squeeze(batchedMatMul(tf.expandDims(weights, -2), selector), [-2]); // [..., nq, 2K+1]
+      output = tf.add(output, batchedMatMul(perOffset, params.relV));
     }
     return { output, weights };
   });

@@ -3,12 +3,13 @@
  * All take q [..., nq, dq] and k [..., nk, dk] and return scores [..., nq, nk].
  */
 import * as tf from '@tensorflow/tfjs';
+import { batchedMatMul } from './matmul.js';
 import { checkShapes } from '../shapes.js';
 
 /** Dot-product score s_ij = q_i · k_j (Luong et al. 2015, "dot"). */
 export function dotScores(q: tf.Tensor, k: tf.Tensor): tf.Tensor {
   checkShapes({ queries: [q, ['...', 'nq', 'd']], keys: [k, ['...', 'nk', 'd']] });
-  return tf.matMul(q, k, false, true);
+  return batchedMatMul(q, k, false, true);
 }
 
 /**
@@ -17,13 +18,13 @@ export function dotScores(q: tf.Tensor, k: tf.Tensor): tf.Tensor {
  */
 export function scaledDotScores(q: tf.Tensor, k: tf.Tensor): tf.Tensor {
   const { d } = checkShapes({ queries: [q, ['...', 'nq', 'd']], keys: [k, ['...', 'nk', 'd']] });
-  return tf.tidy(() => tf.matMul(tf.mul(q, 1 / Math.sqrt(d!)), k, false, true));
+  return tf.tidy(() => batchedMatMul(tf.mul(q, 1 / Math.sqrt(d!)), k, false, true));
 }
 
 /** General (bilinear) score s_ij = q_i W k_jᵀ with W [dq, dk] (Luong et al. 2015, "general"). */
 export function generalScores(q: tf.Tensor, k: tf.Tensor, w: tf.Tensor): tf.Tensor {
   checkShapes({ queries: [q, ['...', 'nq', 'dq']], keys: [k, ['...', 'nk', 'dk']], w: [w, ['dq', 'dk']] });
-  return tf.tidy(() => tf.matMul(tf.matMul(q, w), k, false, true));
+  return tf.tidy(() => batchedMatMul(batchedMatMul(q, w), k, false, true));
 }
 
 /** Parameters of additive attention: wq [dq, da], wk [dk, da], v [da]. */
@@ -47,10 +48,10 @@ export function additiveScores(q: tf.Tensor, k: tf.Tensor, params: AdditiveParam
     v: [params.v, ['da']],
   });
   return tf.tidy(() => {
-    const pq = tf.expandDims(tf.matMul(q, params.wq), -2); // [..., nq, 1, da]
-    const pk = tf.expandDims(tf.matMul(k, params.wk), -3); // [..., 1, nk, da]
+    const pq = tf.expandDims(batchedMatMul(q, params.wq), -2); // [..., nq, 1, da]
+    const pk = tf.expandDims(batchedMatMul(k, params.wk), -3); // [..., 1, nk, da]
     const hidden = tf.tanh(tf.add(pq, pk)); // [..., nq, nk, da]
-    return tf.squeeze(tf.matMul(hidden, tf.reshape(params.v, [-1, 1])), [-1]);
+    return tf.squeeze(batchedMatMul(hidden, tf.reshape(params.v, [-1, 1])), [-1]);
   });
 }
 
@@ -65,6 +66,6 @@ export function cosineScores(q: tf.Tensor, k: tf.Tensor, options: { temperature?
   return tf.tidy(() => {
     // √(|x|² + ε²) rather than max(|x|, ε): smooth, so the gradient at x = 0 is finite too.
     const unit = (x: tf.Tensor) => tf.div(x, tf.sqrt(tf.add(tf.sum(tf.square(x), -1, true), epsilon * epsilon)));
-    return tf.div(tf.matMul(unit(q), unit(k), false, true), temperature);
+    return tf.div(batchedMatMul(unit(q), unit(k), false, true), temperature);
   });
 }

@@ -3,6 +3,7 @@
  * (Milakov & Gimelshein 2018; Dao et al. 2022).
  */
 import * as tf from '@tensorflow/tfjs';
+import { batchedMatMul } from './matmul.js';
 import { checkPositiveInt } from '../shapes.js';
 import { checkQKV } from './core.js';
 
@@ -46,7 +47,7 @@ export function onlineSoftmaxStep(state: OnlineState, s: tf.Tensor, vBlock: tf.T
     return {
       m: mNew,
       l: tf.add(tf.mul(c, state.l), tf.sum(p, -1, true)),
-      acc: tf.add(tf.mul(c, state.acc), tf.matMul(p, vBlock)),
+      acc: tf.add(tf.mul(c, state.acc), batchedMatMul(p, vBlock)),
     };
   });
 }
@@ -91,7 +92,7 @@ export function tiledAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options
         if (causal && k0 > lastVisibleKey) break;
         const bk = Math.min(blockSize, nk - k0);
         const next: OnlineState = tf.tidy(() => {
-          let s = tf.matMul(qBlock, sliceRows(k, k0, bk), false, true);
+          let s = batchedMatMul(qBlock, sliceRows(k, k0, bk), false, true);
           let allowed: tf.Tensor | undefined;
           // Only blocks that straddle the diagonal need a mask.
           if (causal && k0 + bk - 1 > q0 + shift) {

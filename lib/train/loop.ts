@@ -168,3 +168,21 @@ export async function trainLoop(options: TrainLoopOptions): Promise<TrainHistory
   log(`${prefix}trained ${done} steps in ${formatDuration(seconds)} (${(done / seconds).toFixed(1)} steps/s), final loss ${finalLoss.toFixed(4)}${why}`);
   return { losses, evals, steps: done, seconds, stoppedBecause, finalLoss };
 }
+
+/**
+ * One epoch of mini-batches grouped by length (bucketing): items are shuffled, cut into pools of
+ * `poolBatches` batches, each pool is sorted by `length`, cut into batches, and the batches are
+ * shuffled. Batches then hold items of similar length, so padding (and, for recurrent models,
+ * the number of time steps) shrinks. Seeded.
+ */
+export function bucketedBatches<T>(items: readonly T[], batchSize: number, length: (item: T) => number, seed = 1, poolBatches = 50): T[][] {
+  const rng = new Rng(seed);
+  const shuffled = rng.shuffle(items);
+  const batches: T[][] = [];
+  const poolSize = batchSize * poolBatches;
+  for (let p = 0; p < shuffled.length; p += poolSize) {
+    const pool = shuffled.slice(p, p + poolSize).sort((a, b) => length(a) - length(b));
+    for (let i = 0; i + batchSize <= pool.length; i += batchSize) batches.push(pool.slice(i, i + batchSize));
+  }
+  return rng.shuffle(batches);
+}

@@ -225,6 +225,11 @@ export interface HeatmapGridOptions {
   height?: number;
 }
 
+/** Round away float noise (-5e-17) that plotly's domain validation rejects. */
+function clamp01(v: number): number {
+  return Math.min(1, Math.max(0, Math.round(v * 1e6) / 1e6));
+}
+
 function axisId(k: number): { x: string; y: string; xKey: string; yKey: string } {
   return k === 1 ? { x: 'x', y: 'y', xKey: 'xaxis', yKey: 'yaxis' } : { x: `x${k}`, y: `y${k}`, xKey: `xaxis${k}`, yKey: `yaxis${k}` };
 }
@@ -254,8 +259,8 @@ export function heatmapGrid(panels: readonly HeatmapOptions[], options: HeatmapG
     const id = axisId(i + 1);
     const x0 = c * (w + gapX);
     const y1 = 1 - r * (h + gapY);
-    layout[id.xKey] = { ...b.xaxis, domain: [x0, x0 + w], anchor: id.y };
-    layout[id.yKey] = { ...b.yaxis, domain: [y1 - h, y1], anchor: id.x };
+    layout[id.xKey] = { ...b.xaxis, domain: [clamp01(x0), clamp01(x0 + w)], anchor: id.y };
+    layout[id.yKey] = { ...b.yaxis, domain: [clamp01(y1 - h), clamp01(y1)], anchor: id.x };
     annotations.push({ text: `<b>${panels[i]!.title}</b>`, x: x0 + w / 2, y: y1, xref: 'paper', yref: 'paper', xanchor: 'center', yanchor: 'bottom', showarrow: false });
     const trace: HeatmapTrace = { ...b.trace, xaxis: id.x, yaxis: id.y, name: panels[i]!.title };
     if (shared) {

@@ -140,20 +140,21 @@ export function inKernel(): boolean {
 }
 
 /**
- * Show a figure in the notebook (plotly MIME bundle with an HTML fallback) and return the bundle.
- * Outside a kernel (tests, scripts) it displays nothing and just returns the bundle.
+ * Show a figure in the notebook (plotly MIME bundle with an HTML fallback). Inside a kernel it
+ * returns undefined, so that a cell ending in `showFigure(fig)` prints nothing more (tslab
+ * console.logs a cell's last value); outside a kernel (tests, scripts) it displays nothing and
+ * returns the bundle it would have sent.
  */
-export function showFigure(fig: Figure, options: ShowOptions = {}): FigureBundle {
+export function showFigure(fig: Figure, options: ShowOptions = {}): FigureBundle | undefined {
   checkFigure(fig, 'showFigure');
   const writer = kernelWriter();
   const mode = options.inlinePlotly ?? 'once';
   const inline = mode === 'always' || (mode === 'once' && !(writer && plotlyInlinedInSession));
   const bundle = figureBundle(fig, { inlinePlotly: inline });
-  if (writer) {
-    writer({ data: { ...bundle }, metadata: {}, transient: {} }, false);
-    if (inline) plotlyInlinedInSession = true;
-  }
-  return bundle;
+  if (!writer) return bundle;
+  writer({ data: { ...bundle }, metadata: {}, transient: {} }, false);
+  if (inline) plotlyInlinedInSession = true;
+  return undefined;
 }
 
 /** A standalone HTML page (plotly.js inlined) that draws the figure offline. */

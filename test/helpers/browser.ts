@@ -121,6 +121,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LAB_SETTINGS: Record<string, unknown> = {
   // Render every cell (no virtual scrolling), so that plots far down the notebook are in the DOM.
   '@jupyterlab/notebook-extension/tracker.jupyterlab-settings': { windowingMode: 'none' },
+  // Never write a notebook back: the test opens the real lessons and must leave them untouched.
+  '@jupyterlab/docmanager-extension/plugin.jupyterlab-settings': { autosave: false },
   // No news or update checks: the network is closed.
   '@jupyterlab/apputils-extension/notification.jupyterlab-settings': { fetchNews: 'false', checkForUpdates: false },
 };
@@ -159,6 +161,8 @@ export async function startJupyterLab(env: Record<string, string> = {}, startTim
         `--LabApp.workspaces_dir=${join(home, 'workspaces')}`,
         '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate',
         '--LabApp.extension_manager=readonly',
+        // Checkpoints (copies made when a file is opened) go to the throwaway folder, not the repo.
+        `--FileCheckpoints.checkpoint_dir=${join(home, 'checkpoints')}`,
         ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
       ],
       {
@@ -253,4 +257,130 @@ export function artifactPath(sub: string, file: string): string {
   const dir = join(ARTIFACTS, sub);
   mkdirSync(dir, { recursive: true });
   return join(dir, file);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Driving a notebook in JupyterLab.
+
+/** The display name setup.mjs gives the tslab kernel. */
+export const TSLAB_DISPLAY_NAME = 'TypeScript (attention-kit)';
+
+/** Open a notebook and wait until its kernel is idle. */
+export async function openNotebook(page: Page, url: string, timeoutMs = 120_000): Promise<void> {
+  await page.goto(url, { timeout: timeoutMs });
+  await page.waitForSelector('.jp-NotebookPanel .jp-Notebook .jp-Cell', { timeout: timeoutMs });
+  await waitForKernelIdle(page, timeoutMs);
+}
+
+export async function waitForKernelIdle(page: Page, timeoutMs = 120_000): Promise<void> {
+  await page.waitForSelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]', { timeout: timeoutMs });
+}
+
+/**
+ * Choose a kernel through Kernel ▸ Change Kernel… (what a student does), e.g. `{"name":"tslab"}`,
+ * and wait until the toolbar names it and it is idle.
+ */
+export async function selectKernel(page: Page, kernelName: string, displayName: string, timeoutMs = 120_000): Promise<void> {
+  await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Kernel$/ }).click();
+  await page.locator('.lm-Menu-itemLabel', { hasText: /^Change Kernel/ }).click();
+  const dialog = page.locator('.jp-Dialog');
+  await dialog.waitFor({ timeout: 30_000 });
+  await dialog.locator('select').selectOption({ value: JSON.stringify({ name: kernelName }) });
+  await dialog.locator('button.jp-mod-accept').click();
+  await dialog.waitFor({ state: 'detached', timeout: 30_000 });
+  await page.waitForFunction(
+    (name) => document.querySelector('.jp-NotebookPanel .jp-KernelName')?.textContent?.trim() === name,
+    displayName,
+    { timeout: timeoutMs },
+  );
+  await waitForKernelIdle(page, timeoutMs);
+}
+
+/**
+ * Run ▸ Run All Cells, then wait until the run is over: some cell got an execution count, no cell
+ * shows [*] and the kernel is idle, three polls in a row (a run stops early at a failing cell).
+ */
+export async function runAllCells(page: Page, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Run$/ }).click();
+  await page.locator('.lm-Menu-itemLabel', { hasText: /^Run All Cells$/ }).click();
+  let quiet = 0;
+  while (Date.now() - started < timeoutMs) {
+    const state = await page.evaluate(() => ({
+      prompts: Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputArea-prompt')).map((e) => e.textContent ?? ''),
+      status: document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator')?.getAttribute('data-status'),
+    }));
+    const running = state.prompts.some((p) => p.includes('*'));
+    const ran = state.prompts.some((p) => /\d/.test(p));
+    quiet = ran && !running && state.status === 'idle' ? quiet + 1 : 0;
+    if (quiet >= 3) return (Date.now() - started) / 1000;
+    await page.waitForTimeout(1000);
+  }
+  throw new Error(`Run All Cells did not finish within ${timeoutMs / 1000} s`);
+}
+
+export interface CellState {
+  index: number;
+  prompt: string;
+  source: string;
+  /** [data-mime-type, text] of each output. */
+  outputs: [string, string][];
+}
+
+/** What the notebook shows now: each code cell's prompt, source and outputs. */
+export async function codeCells(page: Page): Promise<CellState[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')).map((cell, index) => ({
+      index,
+      prompt: cell.querySelector('.jp-InputArea-prompt')?.textContent ?? '',
+      source: (cell.querySelector('.jp-InputArea-editor .cm-content') as HTMLElement | null)?.innerText ?? '',
+      outputs: Array.from(cell.querySelectorAll('.jp-OutputArea-output')).map(
+        (o) => [o.getAttribute('data-mime-type') ?? '', (o as HTMLElement).innerText ?? ''] as [string, string],
+      ),
+    })),
+  );
+}
+
+/** tslab reports exceptions and type errors on stderr; the same test as cli/py/kernel.py. */
+export function looksLikeError(stderr: string): boolean {
+  return /^(\d+):(\d+) - /m.test(stderr) || stderr.includes('evalmachine.<anonymous>') || /^\w*Error: /m.test(stderr);
+}
+
+export interface PlotInfo {
+  xTitle: string;
+  yTitle: string;
+  title: string;
+  /** Trace types plotly drew (from the live figure object). */
+  traceTypes: string[];
+  /** SVG layers plotly drew and heatmap images inside them. */
+  svgCount: number;
+  heatmapImages: number;
+  xTicks: string[];
+  yTicks: string[];
+  width: number;
+  height: number;
+}
+
+/** Every rendered plotly figure on the page, as drawn (DOM text, not the spec). */
+export async function plotlyFigures(page: Page, scope = 'body'): Promise<PlotInfo[]> {
+  return page.evaluate((scopeSelector) => {
+    const root = document.querySelector(scopeSelector) ?? document.body;
+    return Array.from(root.querySelectorAll('.js-plotly-plot')).map((el) => {
+      const gd = el as HTMLElement & { data?: { type?: string }[] };
+      const rect = gd.getBoundingClientRect();
+      const texts = (sel: string) => Array.from(gd.querySelectorAll(sel)).map((t) => t.textContent ?? '');
+      return {
+        xTitle: gd.querySelector('.xtitle')?.textContent ?? '',
+        yTitle: gd.querySelector('.ytitle')?.textContent ?? '',
+        title: gd.querySelector('.gtitle')?.textContent ?? '',
+        traceTypes: (gd.data ?? []).map((t) => t.type ?? 'scatter'),
+        svgCount: gd.querySelectorAll('svg.main-svg').length,
+        heatmapImages: gd.querySelectorAll('.hm image, .heatmaplayer image').length,
+        xTicks: texts('.xtick text'),
+        yTicks: texts('.ytick text'),
+        width: rect.width,
+        height: rect.height,
+      };
+    });
+  }, scope);
 }

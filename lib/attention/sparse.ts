@@ -1,0 +1,166 @@
+/**
+ * Local (sliding-window) and sparse attention (局部注意力, 稀疏注意力): compute only the scores a
+ * mask allows, so memory and time grow with the number of allowed pairs instead of n².
+ */
+import * as tf from '@tensorflow/tfjs';
+import { checkPositiveInt, formatShape } from '../shapes.js';
+import { checkQKV, scaledDotProductAttention } from './core.js';
+import { maskFromPattern, patternKeys, type AttentionPattern } from './masks.js';
+
+export interface LocalOptions {
+  /** Radius: query i sees keys j with |i − j| ≤ window (causal: i − window ≤ j ≤ i). */
+  window: number;
+  causal?: boolean;
+  /** Queries per block; default clamp(window, 16, 256). */
+  blockSize?: number;
+  scale?: number;
+}
+
+/**
+ * Sliding-window attention (Luong et al. 2015 local attention; Beltagy et al. 2020 Longformer):
+ * the same result as scaledDotProductAttention with slidingWindowMask(n, window), computed block
+ * by block. Queries are cut into blocks of B rows; block c attends to the key rows
+ * cB − w … cB + B − 1 + w (w = window; no right margin when causal), gathered into one tensor
+ * [..., blocks, B + 2w, d], so one batched matmul gives scores [..., blocks, B, B + 2w]: memory
+ * O(n·(B + 2w)) instead of O(n²). Self-attention only (q, k, v of the same length n).
+ * Returns the output [..., n, dv]; for the weights (a picture), use scaledDotProductAttention with
+ * slidingWindowMask.
+ */
+export function localAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: LocalOptions): tf.Tensor {
+  const { nq: n, nk, dk, dv } = checkQKV(q, k, v);
+  if (n !== nk) throw new Error(`localAttention is self-attention: expected queries and keys of the same length, got ${formatShape(q.shape)} and ${formatShape(k.shape)}`);
+  const { window, causal = false } = options;
+  if (!Number.isInteger(window) || window < 0) throw new Error(`localAttention: window must be a non-negative integer, got ${window}`);
+  const w = Math.min(window, n - 1); // |i − j| ≤ n − 1 always, so larger windows change nothing
+  const B = Math.min(options.blockSize ?? Math.max(16, Math.min(w, 256)), n);
+  checkPositiveInt('blockSize', B);
+  const scale = options.scale ?? 1 / Math.sqrt(dk);
+  const left = w;
+  const right = causal ? 0 : w;
+  const width = B + left + right;
+  const blocks = Math.ceil(n / B);
+  const padded = blocks * B;
+  const lead = q.shape.slice(0, -2);
+  const axis = q.rank - 2;
+
+  // Key rows of each block (in padded coordinates: key j sits at row j + left) and their mask.
+  const rows = new Int32Array(blocks * width);
+  const allowed = new Uint8Array(blocks * B * width);
+  for (let c = 0; c < blocks; c++) {
+    for (let t = 0; t < width; t++) rows[c * width + t] = c * B + t;
+    for (let r = 0; r < B; r++) {
+      const i = c * B + r;
+      for (let t = 0; t < width; t++) {
+        const j = c * B - left + t;
+        const inRange = j >= 0 && j < n && i < n;
+        const near = causal ? j <= i && i - j <= w : Math.abs(i - j) <= w;
+        allowed[(c * B + r) * width + t] = inRange && near ? 1 : 0;
+      }
+    }
+  }
+
+  return tf.tidy(() => {
+    const padRows = (x: tf.Tensor, before: number, after: number) =>
+      tf.pad(x, x.shape.map((_, i) => (i === axis ? [before, after] : [0, 0])) as [number, number][]);
+    const qBlocks = tf.reshape(padRows(q, 0, padded - n), [...lead, blocks, B, dk]);
+    const index = tf.tensor1d(rows, 'int32');
+    const gatherWindows = (x: tf.Tensor, d: number) =>
+      tf.reshape(tf.gather(padRows(x, left, padded - n + right), index, axis), [...lead, blocks, width, d]);
+    const mask = tf.tensor3d(allowed, [blocks, B, width], 'bool');
+    const { output } = scaledDotProductAttention(qBlocks, gatherWindows(k, dk), gatherWindows(v, dv), { mask, scale });
+    const merged = tf.reshape(output, [...lead, padded, dv]);
+    return padded === n ? merged : tf.slice(merged, merged.shape.map(() => 0), [...lead, n, dv]);
+  });
+}
+
+/** Which keys each block of queries needs: the union of the allowed keys of its rows. */
+export interface SparseLayout {
+  nq: number;
+  nk: number;
+  blockSize: number;
+  /** Per query block: the sorted key indices it gathers and its [rows, keys] 0/1 mask. */
+  blocks: { start: number; rows: number; keys: Int32Array; mask: Uint8Array }[];
+  /** Σ rows × keys over blocks: the number of scores actually computed. */
+  computedScores: number;
+  /** Number of allowed (i, j) pairs. */
+  allowedPairs: number;
+}
+
+/**
+ * Precompute the layout of a sparse pattern (or a [nq, nk] 0/1 mask) for sparseAttention. A
+ * layout depends only on the pattern and the sizes, so models build it once and reuse it.
+ */
+export function sparseLayout(pattern: AttentionPattern | tf.Tensor, nq: number, nk = nq, blockSize = 64): SparseLayout {
+  checkPositiveInt('blockSize', blockSize);
+  let keysOf: (i: number) => number[];
+  if (pattern instanceof tf.Tensor) {
+    if (pattern.rank !== 2 || pattern.shape[0] !== nq || pattern.shape[1] !== nk) {
+      throw new Error(`sparseLayout: expected mask [nq, nk] with nq=${nq}, nk=${nk}, got ${formatShape(pattern.shape)}`);
+    }
+    const data = pattern.dataSync();
+    keysOf = (i) => {
+      const out: number[] = [];
+      for (let j = 0; j < nk; j++) if (data[i * nk + j]) out.push(j);
+      return out;
+    };
+  } else {
+    keysOf = (i) => patternKeys(pattern, i, nk);
+  }
+  const blocks: SparseLayout['blocks'] = [];
+  let computedScores = 0;
+  let allowedPairs = 0;
+  for (let start = 0; start < nq; start += blockSize) {
+    const rows = Math.min(blockSize, nq - start);
+    const perRow = Array.from({ length: rows }, (_, r) => keysOf(start + r));
+    const union = [...new Set(perRow.flat())].sort((a, b) => a - b);
+    const column = new Map(union.map((j, t) => [j, t]));
+    const mask = new Uint8Array(rows * union.length);
+    perRow.forEach((keys, r) => {
+      for (const j of keys) mask[r * union.length + column.get(j)!] = 1;
+      allowedPairs += keys.length;
+    });
+    computedScores += rows * union.length;
+    blocks.push({ start, rows, keys: Int32Array.from(union), mask });
+  }
+  return { nq, nk, blockSize, blocks, computedScores, allowedPairs };
+}
+
+/**
+ * Sparse attention (Child et al. 2019; Zaheer et al. 2020 BigBird): softmax over the allowed keys
+ * only. `mask` is a [nq, nk] 0/1 tensor, an AttentionPattern (stridedPattern, fixedPattern,
+ * bigBirdPattern, …) or a precomputed sparseLayout. For each block of queries the union of their
+ * allowed keys is gathered and attended with the exact sub-mask, so the result equals
+ * scaledDotProductAttention with the full mask while computing only layout.computedScores
+ * scores. Rows with no allowed key give zeros. Returns the output [..., nq, dv].
+ */
+export function sparseAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  options: { mask: tf.Tensor | AttentionPattern | SparseLayout; blockSize?: number; scale?: number },
+): tf.Tensor {
+  const { nq, nk, dk, dv } = checkQKV(q, k, v);
+  const given = options.mask;
+  const layout = 'blocks' in given ? given : sparseLayout(given, nq, nk, options.blockSize ?? 64);
+  if (layout.nq !== nq || layout.nk !== nk) throw new Error(`sparseAttention: layout is for nq=${layout.nq}, nk=${layout.nk}, got queries ${formatShape(q.shape)} and keys ${formatShape(k.shape)}`);
+  const scale = options.scale ?? 1 / Math.sqrt(dk);
+  const axis = q.rank - 2;
+  const lead = q.shape.slice(0, -2);
+  return tf.tidy(() => {
+    const outputs = layout.blocks.map((block) =>
+      tf.tidy(() => {
+        if (block.keys.length === 0) return tf.zeros([...lead, block.rows, dv]);
+        const qBlock = tf.slice(q, q.shape.map((_, i) => (i === axis ? block.start : 0)), q.shape.map((s, i) => (i === axis ? block.rows : s)));
+        const index = tf.tensor1d(block.keys, 'int32');
+        const mask = tf.tensor2d(block.mask, [block.rows, block.keys.length], 'bool');
+        return scaledDotProductAttention(qBlock, tf.gather(k, index, axis), tf.gather(v, index, axis), { mask, scale }).output;
+      }),
+    );
+    return outputs.length === 1 ? outputs[0]! : tf.concat(outputs, axis);
+  });
+}
+
+/** The dense 0/1 mask of a pattern, for pictures and for checking sparseAttention. */
+export function patternMask(pattern: AttentionPattern, nq: number, nk = nq): tf.Tensor2D {
+  return maskFromPattern(pattern, nq, nk);
+}
