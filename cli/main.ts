@@ -8,6 +8,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   run: () => import('./commands/run.js'),
   doctor: () => import('./commands/doctor.js'),
   lab: () => import('./commands/lab.js'),
+  bench: () => import('./commands/bench.js'),
+  release: () => import('./commands/release.js'),
+  check: () => import('./commands/check.js'),
+  grade: () => import('./commands/grade.js'),
+  gradescope: () => import('./commands/gradescope.js'),
+  site: () => import('./commands/site.js'),
 };
 
 /** Lets other modules add commands (bench, grade, …) without editing this table. */

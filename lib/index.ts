@@ -14,6 +14,7 @@ export * from './random.js';
 export * from './measure.js';
 export * from './consistency.js';
 export * from './budget.js';
+export * from './testing.js';
 export * from './glossary.js';
 
 // Each area of the course has its own folder and index (see lib/README.md).

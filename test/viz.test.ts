@@ -22,6 +22,7 @@ import {
   inKernel,
   lineChart,
   maskAllowed,
+  maskGrid,
   maskPicture,
   patchAttention,
   showFigure,
@@ -192,6 +193,17 @@ describe('maskPicture', () => {
     assert.deepEqual(maskAllowed([[0, 0], [0, 0]]), [[0, 0], [0, 0]]);
   });
 
+  test('maskGrid: one panel per mask, each with its kept fraction in the title', () => {
+    const causal = Array.from({ length: 4 }, (_, i) => Array.from({ length: 4 }, (_, j) => (j <= i ? 1 : 0)));
+    const band = Array.from({ length: 4 }, (_, i) => Array.from({ length: 4 }, (_, j) => (Math.abs(i - j) <= 1 ? 1 : 0)));
+    const fig = maskGrid([{ mask: causal, title: 'causal' }, { mask: band, title: 'window 1' }], { title: 'masks' });
+    assert.equal(fig.data.length, 2);
+    assert.deepEqual((fig.data[1] as HeatmapTrace).z, band);
+    const titles = (fig.layout.annotations as { text: string }[]).map((a) => a.text);
+    assert.deepEqual(titles, ['<b>causal (62.5%)</b>', '<b>window 1 (62.5%)</b>']);
+    assert.throws(() => maskGrid([], { title: 'x' }), /at least one mask/);
+  });
+
   test('labels are checked against the mask size', () => {
     assert.throws(() => maskPicture([[1, 0], [1, 1]], { title: 'm', tokens: ['a', 'b', 'c'] }), /3 x labels for 2 columns/);
   });
@@ -317,6 +329,7 @@ describe('plotly schema', () => {
       headView(stack, { tokens: ['a', 'b', 'c'] }),
       headView(stack, { tokens: ['a', 'b', 'c'], grid: true }),
       maskPicture([[1, 0], [1, 1]], { title: 'causal' }),
+      maskGrid([{ mask: [[1, 0], [1, 1]], title: 'a' }, { mask: [[1, 1], [1, 1]], title: 'b' }], { title: 'g' }),
       lineChart({ series: [{ name: 's', x: [1, 2, 4], y: [1, null, 3] }], title: 'l', logX: true, logY: true }),
       barChart({ labels: ['a', 'b'], series: [{ name: 's', values: [1, 2] }, { name: 't', values: [2, 1] }], title: 'b' }),
       barChart({ labels: ['a', 'b'], series: [{ name: 's', values: [1, 2] }], title: 'b', horizontal: true }),

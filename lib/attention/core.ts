@@ -4,7 +4,7 @@
  *   Attention(Q, K, V) = softmax(Q Kᵀ / √d_k + B, mask) V          (Vaswani et al. 2017)
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchedMatMul } from './matmul.js';
+import { batchedMatMul, onWasm } from './matmul.js';
 import { checkBroadcastable, checkShapes } from '../shapes.js';
 import { maskedSoftmax, type Mask } from './softmax.js';
 import { causalMask, combineMasks } from './masks.js';
@@ -50,10 +50,63 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
   if (options.bias) checkBroadcastable('bias', options.bias.shape, 'scores', scoreShape);
   const scale = options.scale ?? 1 / Math.sqrt(dk);
   return tf.tidy(() => {
+    const mask = options.causal ? combineMasks(options.mask, causalMask(nq, nk)) : (options.mask ?? null);
+    if (onWasm()) return attendPerEntry(q, k, v, scale, mask, options.bias ?? null);
     let scores = batchedMatMul(scale === 1 ? q : tf.mul(q, scale), k, false, true);
     if (options.bias) scores = tf.add(scores, options.bias);
-    const mask = options.causal ? combineMasks(options.mask, causalMask(nq, nk)) : (options.mask ?? null);
     const weights = maskedSoftmax(scores, mask);
     return { output: batchedMatMul(weights, v), weights };
   });
+}
+
+/**
+ * The slice of `t` (broadcastable to [...batch, a, b]) that applies to batch entry `entry`
+ * (flattened index), as a tensor broadcastable to [a, b].
+ */
+function entrySlice(t: tf.Tensor, batch: number[], entry: number): tf.Tensor {
+  const tail = t.shape.slice(-2);
+  const lead = [...Array(Math.max(0, batch.length - (t.rank - 2))).fill(1), ...t.shape.slice(0, Math.max(0, t.rank - 2))] as number[];
+  if (t.rank <= 2 || lead.every((x) => x === 1)) return t.rank <= 2 ? t : tf.reshape(t, tail);
+  // Multi-index of the entry in `batch`, mapped into t's leading axes (size-1 axes broadcast).
+  let rest = entry;
+  let index = 0;
+  let stride = 1;
+  for (let axis = batch.length - 1; axis >= 0; axis--) {
+    const i = rest % batch[axis]!;
+    rest = Math.floor(rest / batch[axis]!);
+    if (lead[axis]! > 1) index += i * stride;
+    stride *= lead[axis]!;
+  }
+  const count = lead.reduce((s, x) => s * x, 1);
+  return tf.reshape(tf.slice(tf.reshape(t, [count, ...tail]), [index, 0, 0], [1, ...tail]), tail);
+}
+
+/**
+ * The same computation as 2-D products per batch entry (head), for the wasm backend, whose
+ * batched and transposed matmuls are slow and whose slices of large tensors are slow (see
+ * matmul.ts): slice only q, k, v, transpose each k_i explicitly, and stack the results.
+ */
+function attendPerEntry(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, mask: tf.Tensor | null, bias: tf.Tensor | null): AttentionResult {
+  const batch = q.shape.slice(0, -2);
+  const [nq, dk] = q.shape.slice(-2) as [number, number];
+  const [nk, dv] = v.shape.slice(-2) as [number, number];
+  const count = batch.reduce((s, x) => s * x, 1);
+  const split = (x: tf.Tensor, rows: number, cols: number) => (count === 1 ? [tf.reshape(x, [rows, cols])] : tf.unstack(tf.reshape(x, [count, rows, cols])));
+  const qs = split(scale === 1 ? q : tf.mul(q, scale), nq, dk);
+  const ks = split(k, nk, dk);
+  const vs = split(v, nk, dv);
+  const weights: tf.Tensor[] = [];
+  const outputs: tf.Tensor[] = [];
+  for (let i = 0; i < count; i++) {
+    const { w, o } = tf.tidy(() => {
+      let s = tf.matMul(qs[i]!, tf.transpose(ks[i]!));
+      if (bias) s = tf.add(s, entrySlice(bias, batch, i));
+      const w = maskedSoftmax(s, mask ? entrySlice(mask, batch, i) : null);
+      return { w, o: tf.matMul(w, vs[i]!) };
+    });
+    weights.push(w);
+    outputs.push(o);
+  }
+  const merge = (parts: tf.Tensor[], cols: number) => tf.reshape(count === 1 ? parts[0]! : tf.stack(parts), [...batch, nq, cols]);
+  return { output: merge(outputs, dv), weights: merge(weights, nk) };
 }

@@ -9,6 +9,14 @@
  * All ops used are differentiable, so gradients flow as through tf.matMul.
  */
 import * as tf from '@tensorflow/tfjs';
+import { registerFastWasmKernels } from './wasm-kernels.js';
+
+/** True on the wasm backend, where the per-entry code paths are faster; installs the fast data kernels. */
+export function onWasm(): boolean {
+  if (tf.getBackend() !== 'wasm') return false;
+  registerFastWasmKernels();
+  return true;
+}
 
 const swapLastTwo = (x: tf.Tensor) => tf.transpose(x, [...x.shape.keys()].map((i) => (i === x.rank - 2 ? x.rank - 1 : i === x.rank - 1 ? x.rank - 2 : i)));
 
@@ -24,7 +32,7 @@ function broadcastShapes(a: number[], b: number[]): number[] {
 
 /** a [..., m, k] · b [..., k, n] (after the optional transposes) → [..., m, n], batch dims broadcast. */
 export function batchedMatMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
-  if (tf.getBackend() !== 'wasm' || a.rank < 2 || b.rank < 2) return tf.matMul(a, b, transposeA, transposeB);
+  if (!onWasm() || a.rank < 2 || b.rank < 2) return tf.matMul(a, b, transposeA, transposeB);
   return tf.tidy(() => {
     const A = transposeA ? swapLastTwo(a) : a;
     const B = transposeB ? swapLastTwo(b) : b;

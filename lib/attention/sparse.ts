@@ -11,19 +11,20 @@ export interface LocalOptions {
   /** Radius: query i sees keys j with |i − j| ≤ window (causal: i − window ≤ j ≤ i). */
   window: number;
   causal?: boolean;
-  /** Queries per block; default clamp(window, 16, 256). */
+  /** Queries per block, at least the window (default max(window, 16)). */
   blockSize?: number;
   scale?: number;
 }
 
 /**
  * Sliding-window attention (Luong et al. 2015 local attention; Beltagy et al. 2020 Longformer):
- * the same result as scaledDotProductAttention with slidingWindowMask(n, window), computed block
- * by block. Queries are cut into blocks of B rows; block c attends to the key rows
- * cB − w … cB + B − 1 + w (w = window; no right margin when causal), gathered into one tensor
- * [..., blocks, B + 2w, d], so one batched matmul gives scores [..., blocks, B, B + 2w]: memory
- * O(n·(B + 2w)) instead of O(n²). Self-attention only (q, k, v of the same length n).
- * Returns the output [..., n, dv]; for the weights (a picture), use scaledDotProductAttention with
+ * the same result as scaledDotProductAttention with slidingWindowMask(n, window), computed in
+ * blocks. Cut the (padded) sequence into blocks of B ≥ window positions; the keys a query block c
+ * can see all lie in blocks c − 1, c, c + 1 (c − 1, c when causal). Concatenating those three
+ * shifted views of the key blocks gives [..., blocks, 3B, d] without any gather, one batched
+ * matmul gives scores [..., blocks, B, 3B], and a fixed band mask keeps |i − j| ≤ window. Memory
+ * O(n·3B) instead of O(n²). Self-attention only (q, k, v of the same length n). Returns the
+ * output [..., n, dv]; for the weights (a picture) use scaledDotProductAttention with
  * slidingWindowMask.
  */
 export function localAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: LocalOptions): tf.Tensor {
@@ -32,29 +33,25 @@ export function localAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options
   const { window, causal = false } = options;
   if (!Number.isInteger(window) || window < 0) throw new Error(`localAttention: window must be a non-negative integer, got ${window}`);
   const w = Math.min(window, n - 1); // |i − j| ≤ n − 1 always, so larger windows change nothing
-  const B = Math.min(options.blockSize ?? Math.max(16, Math.min(w, 256)), n);
+  const B = Math.min(Math.max(options.blockSize ?? 16, w, 1), Math.max(n, 1));
   checkPositiveInt('blockSize', B);
+  if (B < w) throw new Error(`localAttention: blockSize ${B} must be at least the window ${w}`);
   const scale = options.scale ?? 1 / Math.sqrt(dk);
-  const left = w;
-  const right = causal ? 0 : w;
-  const width = B + left + right;
   const blocks = Math.ceil(n / B);
-  const padded = blocks * B;
   const lead = q.shape.slice(0, -2);
   const axis = q.rank - 2;
+  const neighbours = causal ? [-1, 0] : [-1, 0, 1];
+  const width = neighbours.length * B;
 
-  // Key rows of each block (in padded coordinates: key j sits at row j + left) and their mask.
-  const rows = new Int32Array(blocks * width);
+  // Band mask [blocks, B, width]: query i = cB + r, key j = (c − 1)B + t.
   const allowed = new Uint8Array(blocks * B * width);
   for (let c = 0; c < blocks; c++) {
-    for (let t = 0; t < width; t++) rows[c * width + t] = c * B + t;
     for (let r = 0; r < B; r++) {
       const i = c * B + r;
       for (let t = 0; t < width; t++) {
-        const j = c * B - left + t;
-        const inRange = j >= 0 && j < n && i < n;
-        const near = causal ? j <= i && i - j <= w : Math.abs(i - j) <= w;
-        allowed[(c * B + r) * width + t] = inRange && near ? 1 : 0;
+        const j = (c - 1) * B + t;
+        const ok = i < n && j >= 0 && j < n && (causal ? j <= i && i - j <= w : Math.abs(i - j) <= w);
+        allowed[(c * B + r) * width + t] = ok ? 1 : 0;
       }
     }
   }
@@ -62,14 +59,17 @@ export function localAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options
   return tf.tidy(() => {
     const padRows = (x: tf.Tensor, before: number, after: number) =>
       tf.pad(x, x.shape.map((_, i) => (i === axis ? [before, after] : [0, 0])) as [number, number][]);
-    const qBlocks = tf.reshape(padRows(q, 0, padded - n), [...lead, blocks, B, dk]);
-    const index = tf.tensor1d(rows, 'int32');
-    const gatherWindows = (x: tf.Tensor, d: number) =>
-      tf.reshape(tf.gather(padRows(x, left, padded - n + right), index, axis), [...lead, blocks, width, d]);
+    const qBlocks = tf.reshape(padRows(q, 0, blocks * B - n), [...lead, blocks, B, dk]);
+    // Key blocks with one zero block on each side: block c of the result sees blocks c − 1 … c + 1.
+    const windows = (x: tf.Tensor, d: number) => {
+      const kb = tf.reshape(padRows(x, B, blocks * B - n + B), [...lead, blocks + 2, B, d]);
+      const shifted = neighbours.map((o) => tf.slice(kb, kb.shape.map((_, i) => (i === axis ? 1 + o : 0)), kb.shape.map((s, i) => (i === axis ? blocks : s))));
+      return tf.concat(shifted, axis + 1); // [..., blocks, width, d]
+    };
     const mask = tf.tensor3d(allowed, [blocks, B, width], 'bool');
-    const { output } = scaledDotProductAttention(qBlocks, gatherWindows(k, dk), gatherWindows(v, dv), { mask, scale });
-    const merged = tf.reshape(output, [...lead, padded, dv]);
-    return padded === n ? merged : tf.slice(merged, merged.shape.map(() => 0), [...lead, n, dv]);
+    const { output } = scaledDotProductAttention(qBlocks, windows(k, dk), windows(v, dv), { mask, scale });
+    const merged = tf.reshape(output, [...lead, blocks * B, dv]);
+    return blocks * B === n ? merged : tf.slice(merged, merged.shape.map(() => 0), [...lead, n, dv]);
   });
 }
 

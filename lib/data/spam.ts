@@ -46,6 +46,14 @@ const HAM = [
   'got a new phone, this is my number now',
   'no worries, reply whenever. {food} {day}?',
   'can we claim the table at {place} {day} at {time}',
+  'the shop has {offer} {day}, want to go?',
+  'i won {prize} in the office raffle lol',
+  'call {number} to book, they said {urgency}',
+  'reply when you can, the {thing} is at {place}',
+  'mum says text her {day}, she got a new phone',
+  'free {food} at {place} {day} if you get there early',
+  'did you get the link i sent? {action} when free',
+  'congrats on the new job {name}! {food} on me {day}',
 ];
 
 const SPAM = [
@@ -60,12 +68,22 @@ const SPAM = [
   'hi {name}, you have been chosen for {offer}. reply {code} {urgency}',
   'win {prize} this week! just {action} and reply {code}',
   'exclusive: {offer} for our valued members, call {number} {urgency}',
+  'hey its {name}, i have {prize} for you, just {action}',
+  'your parcel is waiting at {place}, {action} to arrange delivery',
+  'we tried to call you {day} about {offer}. reply {code}',
+  'hi, are you free {day}? {offer} near {place}, {action}',
+  'missed call: you may be owed {prize}. call {number}',
 ];
 
 const FILLER = ['lol', 'pls', 'u', 'ur', 'ok', 'xx', 'btw', 'thx', 'k', ':)', '!!', 'hey'];
 
+/** Everyday words both classes use, sprinkled in so that no single word decides. */
+const SHARED = ['the', 'you', 'your', 'now', 'today', 'call', 'free', 'text', 'get', 'new', 'win', 'please', 'just', 'reply', 'week', 'send', 'offer', 'back'];
+
 function addNoise(text: string, rng: Rng): string {
   let words = text.split(' ');
+  const extra = rng.int(0, 4);
+  for (let i = 0; i < extra; i++) words.splice(rng.int(0, words.length + 1), 0, rng.pick(SHARED));
   // typos: drop or double a letter in a few words
   words = words.map((w) => {
     if (w.length > 3 && rng.float() < 0.08) {

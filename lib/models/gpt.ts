@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkShapes } from '../shapes.js';
+import { matMul2d } from './matmul2d.js';
 import { Rng } from '../random.js';
 import {
   createKVCache,
@@ -119,7 +120,7 @@ export class GPT {
 
   private head(x: tf.Tensor): tf.Tensor3D {
     const [b, n, d] = x.shape as [number, number, number];
-    return tf.reshape(tf.matMul(tf.reshape(layerNorm(x, this.lnFinal), [b * n, d]), this.tokenEmbed, false, true), [b, n, -1]) as tf.Tensor3D;
+    return tf.reshape(matMul2d(tf.reshape(layerNorm(x, this.lnFinal), [b * n, d]), tf.transpose(this.tokenEmbed)), [b, n, -1]) as tf.Tensor3D;
   }
 
   /** Logits [B, T, V] for ids [B, T] (T ≤ blockSize), and each layer's attention weights if asked. */

@@ -52,11 +52,11 @@ export function mlpBackward(params: MlpParams, x: tf.Tensor2D, y: tf.Tensor2D): 
     const { hidden: h, output: p } = mlpForward(params, x);
     const n = x.shape[0];
     const dz2 = tf.div(tf.sub(p, y), n * y.shape[1]);
-    const dw2 = tf.matMul(h, dz2, true, false) as tf.Tensor2D;
+    const dw2 = tf.matMul(tf.transpose(h), dz2) as tf.Tensor2D;
     const db2 = tf.sum(dz2, 0) as tf.Tensor1D;
-    const dh = tf.matMul(dz2, params.w2, false, true);
+    const dh = tf.matMul(dz2, tf.transpose(params.w2));
     const dz1 = tf.mul(dh, tf.sub(1, tf.square(h))); // tanh'(z) = 1 − tanh(z)²
-    const dw1 = tf.matMul(x, dz1, true, false) as tf.Tensor2D;
+    const dw1 = tf.matMul(tf.transpose(x), dz1) as tf.Tensor2D;
     const db1 = tf.sum(dz1, 0) as tf.Tensor1D;
     return { loss: binaryCrossEntropy(p, y), grads: { w1: dw1, b1: db1, w2: dw2, b2: db2 } };
   });

@@ -23,6 +23,7 @@ import { checkShapes } from '../shapes.js';
 import type { CharVocab } from '../data/vocab.js';
 import { padBatch } from '../data/vocab.js';
 import { maskedSoftmax } from '../attention/index.js';
+import { matMul2d } from './matmul2d.js';
 
 export type Seq2SeqAttention = 'none' | 'bahdanau' | 'luong-dot' | 'luong-general';
 
@@ -87,10 +88,15 @@ export class Seq2Seq {
     v('srcEmbed', tf.randomNormal([srcVocabSize, E], 0, 0.1, 'float32', s++));
     v('tgtEmbed', tf.randomNormal([tgtVocabSize, E], 0, 0.1, 'float32', s++));
     // Encoder GRU, both directions stacked on axis 0: gates [r, z, n].
-    v('encWx', glorot([2, E, 3 * H], E, 3 * H));
-    v('encWh', glorot([2, H, 3 * H], H, 3 * H));
-    v('encBx', tf.zeros([2, 1, 3 * H]));
-    v('encBh', tf.zeros([2, 1, 3 * H]));
+    // Encoder GRU, both directions side by side: the state is [h→ | h←] of size 2H and the
+    // recurrent weight is block-diagonal, so one plain 2-D matmul per step serves both
+    // directions (batched matmuls are slow on the wasm backend). Gates [r, z, n].
+    v('encWxF', glorot([E, 3 * H], E, 3 * H));
+    v('encWxB', glorot([E, 3 * H], E, 3 * H));
+    v('encWhF', glorot([H, 3 * H], H, 3 * H));
+    v('encWhB', glorot([H, 3 * H], H, 3 * H));
+    v('encBx', tf.zeros([6 * H]));
+    v('encBh', tf.zeros([6 * H]));
     v('initW', glorot([D, D], D, D));
     v('initB', tf.zeros([D]));
     // Decoder GRU: input is [embedding; context-or-h̃].
@@ -132,21 +138,27 @@ export class Seq2Seq {
     const H = this.config.hiddenSize;
     const [B, S] = src.shape;
     const mask = tf.cast(tf.notEqual(src, 0), 'float32') as tf.Tensor2D;
-    const emb = tf.gather(this.vars.srcEmbed!, src); // [B, S, E]
-    const embRev = tf.reverse(emb, 1);
-    const maskRev = tf.reverse(mask, 1);
-    // Input projections for all steps of both directions at once: [2, B·S, 3H].
-    const both = tf.stack([tf.reshape(emb, [B * S, -1]), tf.reshape(embRev, [B * S, -1])]);
-    const xProj = tf.reshape(tf.add(tf.matMul(both, this.vars.encWx!), this.vars.encBx!), [2, B, S, 3 * H]);
-    // Time-major first, so that each step's slice is contiguous (strided slices are slow on wasm).
-    const xSteps = tf.unstack(tf.transpose(xProj, [2, 0, 1, 3])); // S × [2, B, 3H]
-    const mSteps = tf.unstack(tf.expandDims(tf.transpose(tf.stack([mask, maskRev]), [2, 0, 1]), 3)); // S × [2, B, 1]
-    let h: tf.Tensor = tf.zeros([2, B, H]);
+    const emb = tf.reshape(tf.gather(this.vars.srcEmbed!, src), [B * S, -1]); // [B·S, E]
+    const embRev = tf.reshape(tf.reverse(tf.reshape(emb, [B, S, -1]), 1), [B * S, -1]);
+    // Gate-major layout [r→ r← | z→ z← | n→ n←], so that each gate lines up with h = [h→ | h←].
+    const gateMajor = (fwd: tf.Tensor, bwd: tf.Tensor, rows: number[]): tf.Tensor => {
+      const f = tf.split(fwd, 3, -1);
+      const b = tf.split(bwd, 3, -1);
+      return tf.reshape(tf.concat([f[0]!, b[0]!, f[1]!, b[1]!, f[2]!, b[2]!], -1), [...rows, 6 * H]);
+    };
+    const xProj = tf.add(gateMajor(matMul2d(emb, this.vars.encWxF!), matMul2d(embRev, this.vars.encWxB!), [B, S]), this.vars.encBx!);
+    const zerosHH = tf.zeros([H, 3 * H]);
+    const whBlock = gateMajor(tf.concat([this.vars.encWhF!, zerosHH], 0), tf.concat([zerosHH, this.vars.encWhB!], 0), [2 * H]); // [2H, 6H]
+    // Time-major, so that each step's slice is contiguous.
+    const xSteps = tf.unstack(tf.transpose(xProj, [1, 0, 2])); // S × [B, 6H]
+    const maskBoth = tf.concat([tf.tile(tf.expandDims(mask, 2), [1, 1, H]), tf.tile(tf.expandDims(tf.reverse(mask, 1), 2), [1, 1, H])], 2); // [B, S, 2H]
+    const mSteps = tf.unstack(tf.transpose(maskBoth, [1, 0, 2])); // S × [B, 2H]
+    let h: tf.Tensor = tf.zeros([B, 2 * H]);
     const outs: tf.Tensor[] = [];
     for (let t = 0; t < S; t++) {
-      const hProj = tf.add(tf.matMul(h, this.vars.encWh!), this.vars.encBh!);
-      const [xr, xz, xn] = tf.split(xSteps[t]!, 3, 2) as tf.Tensor[];
-      const [hr, hz, hn] = tf.split(hProj, 3, 2) as tf.Tensor[];
+      const hProj = tf.add(matMul2d(h, whBlock), this.vars.encBh!);
+      const [xr, xz, xn] = tf.split(xSteps[t]!, 3, 1) as tf.Tensor[];
+      const [hr, hz, hn] = tf.split(hProj, 3, 1) as tf.Tensor[];
       const r = tf.sigmoid(tf.add(xr!, hr!));
       const z = tf.sigmoid(tf.add(xz!, hz!));
       const n = tf.tanh(tf.add(xn!, tf.mul(r, hn!)));
@@ -154,18 +166,18 @@ export class Seq2Seq {
       h = tf.add(h, tf.mul(mSteps[t]!, tf.sub(hNew, h))); // padding leaves the state unchanged
       outs.push(h);
     }
-    const all = tf.stack(outs, 2); // [2, B, S, H]
-    const [fwd, bwdRev] = tf.unstack(all, 0) as [tf.Tensor, tf.Tensor];
-    const states = tf.concat([fwd, tf.reverse(bwdRev, 1)], 2) as tf.Tensor3D;
-    const [hf, hb] = tf.unstack(h, 0) as [tf.Tensor, tf.Tensor];
-    const summary = tf.concat([hf, hb], 1) as tf.Tensor2D;
-    const init = tf.tanh(tf.add(tf.matMul(summary, this.vars.initW!), this.vars.initB!)) as tf.Tensor2D;
+    const all = tf.stack(outs, 1); // [B, S, 2H]; the backward half is in reversed time
+    const fwd = tf.slice(all, [0, 0, 0], [-1, -1, H]);
+    const bwd = tf.reverse(tf.slice(all, [0, 0, H], [-1, -1, H]), 1);
+    const states = tf.concat([fwd, bwd], 2) as tf.Tensor3D;
+    const summary = h as tf.Tensor2D; // [h→ after the last real token | h← after the first]
+    const init = tf.tanh(tf.add(matMul2d(summary, this.vars.initW!), this.vars.initB!)) as tf.Tensor2D;
     return { states, init, summary, mask };
   }
 
   private gru(x: tf.Tensor, h: tf.Tensor): tf.Tensor {
-    const xProj = tf.add(tf.matMul(x, this.vars.decWx!), this.vars.decBx!);
-    const hProj = tf.add(tf.matMul(h, this.vars.decWh!), this.vars.decBh!);
+    const xProj = tf.add(matMul2d(x, this.vars.decWx!), this.vars.decBx!);
+    const hProj = tf.add(matMul2d(h, this.vars.decWh!), this.vars.decBh!);
     const [xr, xz, xn] = tf.split(xProj, 3, 1) as tf.Tensor[];
     const [hr, hz, hn] = tf.split(hProj, 3, 1) as tf.Tensor[];
     const r = tf.sigmoid(tf.add(xr!, hr!));
@@ -190,9 +202,9 @@ export class Seq2Seq {
     // Keys that do not change during decoding are computed once.
     const keys =
       attention === 'bahdanau'
-        ? tf.reshape(tf.matMul(tf.reshape(states, [B * S, D]), this.vars.attWk!), [B, S, -1]) // W_k h_j
+        ? tf.reshape(matMul2d(tf.reshape(states, [B * S, D]), this.vars.attWk!), [B, S, -1]) // W_k h_j
         : attention === 'luong-general'
-          ? tf.reshape(tf.matMul(tf.reshape(states, [B * S, D]), this.vars.attWa!, false, true), [B, S, D]) // W_aᵀ h_j, so s·(W_a h) = s·keys
+          ? tf.reshape(matMul2d(tf.reshape(states, [B * S, D]), tf.transpose(this.vars.attWa!)), [B, S, D]) // W_aᵀ h_j, so s·(W_a h) = s·keys
           : states;
     const teacherSteps = teacher ? tf.unstack(tf.transpose(teacher)) : null;
     let s: tf.Tensor = enc.init;
@@ -204,13 +216,13 @@ export class Seq2Seq {
     const attend = (query: tf.Tensor): { alpha: tf.Tensor; context: tf.Tensor } => {
       let scores: tf.Tensor;
       if (attention === 'bahdanau') {
-        const q = tf.expandDims(tf.matMul(query, this.vars.attWq!), 1); // [B, 1, A]
-        scores = tf.reshape(tf.matMul(tf.reshape(tf.tanh(tf.add(keys, q)), [B * S, -1]), this.vars.attV!), [B, S]);
+        const q = tf.expandDims(matMul2d(query, this.vars.attWq!), 1); // [B, 1, A]
+        scores = tf.reshape(matMul2d(tf.reshape(tf.tanh(tf.add(keys, q)), [B * S, -1]), this.vars.attV!), [B, S]);
       } else {
-        scores = tf.squeeze(tf.matMul(keys, tf.expandDims(query, 2)), [2]); // [B, S]
+        scores = tf.sum(tf.mul(keys, tf.expandDims(query, 1)), 2); // [B, S]: s · h_j (elementwise + sum: batched matmuls are slow on wasm)
       }
       const alpha = maskedSoftmax(scores, mask); // padding positions get weight 0
-      const context = tf.squeeze(tf.matMul(tf.expandDims(alpha, 1), states), [1]); // [B, D]
+      const context = tf.sum(tf.mul(tf.expandDims(alpha, 2), states), 1); // [B, D] = Σ_j α_j h_j
       return { alpha, context };
     };
     for (let t = 0; t < steps; t++) {
@@ -228,11 +240,11 @@ export class Seq2Seq {
       } else {
         s = this.gru(tf.concat([emb, feed], 1), s);
         const { alpha, context } = attend(s);
-        feed = tf.tanh(tf.matMul(tf.concat([context, s], 1), this.vars.attWc!));
+        feed = tf.tanh(matMul2d(tf.concat([context, s], 1), this.vars.attWc!));
         out = feed;
         alphas.push(alpha);
       }
-      const logits = tf.add(tf.matMul(out, this.vars.outW!), this.vars.outB!);
+      const logits = tf.add(matMul2d(out, this.vars.outW!), this.vars.outB!);
       outputs.push(logits);
       const chosen = tf.cast(tf.argMax(logits, 1), 'int32');
       tokens.push(chosen);

@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkShapes } from '../shapes.js';
+import { matMul2d } from './matmul2d.js';
 import { Rng } from '../random.js';
 import { initMultiHeadParams, multiHeadAttention, sinusoidalPositions, type MultiHeadVariables } from '../attention/index.js';
 
@@ -51,9 +52,9 @@ export function initFeedForward(dModel: number, dFF: number, seed: number): Feed
 export function feedForward(x: tf.Tensor, p: FeedForwardParams, activation: 'relu' | 'gelu' = 'relu'): tf.Tensor {
   return tf.tidy(() => {
     const flat = tf.reshape(x, [-1, x.shape[x.rank - 1]!]);
-    const z = tf.add(tf.matMul(flat, p.w1), p.b1);
+    const z = tf.add(matMul2d(flat, p.w1), p.b1);
     const h = activation === 'relu' ? tf.relu(z) : gelu(z);
-    return tf.reshape(tf.add(tf.matMul(h, p.w2), p.b2), x.shape);
+    return tf.reshape(tf.add(matMul2d(h, p.w2), p.b2), x.shape);
   });
 }
 
@@ -200,7 +201,7 @@ export class Transformer {
         crossWeights = r.crossWeights;
       }
       const [B, T] = tgtIn.shape;
-      const logits = tf.reshape(tf.matMul(tf.reshape(layerNorm(y, this.lnDec), [B * T, -1]), this.outW), [B, T, -1]) as tf.Tensor3D;
+      const logits = tf.reshape(matMul2d(tf.reshape(layerNorm(y, this.lnDec), [B * T, -1]), this.outW), [B, T, -1]) as tf.Tensor3D;
       return { logits, crossWeights };
     });
   }

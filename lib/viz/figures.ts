@@ -431,6 +431,38 @@ export function maskPicture(mask: MatrixLike | unknown, options: MaskPictureOpti
   return fig;
 }
 
+/** Several masks side by side (e.g. causal, sliding window, strided, BigBird at the same n). */
+export function maskGrid(
+  panels: readonly { mask: MatrixLike | unknown; title: string; additive?: boolean }[],
+  options: { title: string; cols?: number; tokens?: readonly string[]; width?: number; height?: number },
+): Figure {
+  if (!Array.isArray(panels) || panels.length === 0) throw new Error('maskGrid: expected at least one mask');
+  const allowedList = panels.map((p) => maskAllowed(p.mask, p.additive));
+  const fig = heatmapGrid(
+    allowedList.map((allowed, i) => {
+      const n = allowed.length * allowed[0]!.length;
+      const kept = allowed.reduce((s, row) => s + row.reduce((a, b) => a + b, 0), 0);
+      return {
+        z: allowed,
+        ...(options.tokens ? { x: options.tokens, y: options.tokens } : {}),
+        title: `${panels[i]!.title} (${((100 * kept) / n).toFixed(1)}%)`,
+        zmin: 0,
+        zmax: 1,
+        xTitle: 'key',
+        yTitle: 'query',
+      };
+    }),
+    { title: options.title, ...(options.cols ? { cols: options.cols } : {}), sharedScale: false, ...(options.width ? { width: options.width } : {}), ...(options.height ? { height: options.height } : {}) },
+  );
+  fig.data.forEach((trace, i) => {
+    const t = trace as HeatmapTrace;
+    t.colorscale = [[0, '#f2f2f2'], [0.5, '#f2f2f2'], [0.5, '#1f4e9c'], [1, '#1f4e9c']];
+    t.customdata = allowedList[i]!.map((row) => row.map((v) => (v ? 'may attend' : 'blocked')));
+    t.hovertemplate = '%{text}: %{customdata}<extra></extra>';
+  });
+  return fig;
+}
+
 // ---------------------------------------------------------------------------------------------
 // line and bar charts
 

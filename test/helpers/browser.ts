@@ -218,7 +218,8 @@ export async function startJupyterLab(env: Record<string, string> = {}, startTim
     return {
       base,
       token,
-      lab: (path) => `${base}/lab/tree/${path}?token=${token}`,
+      // ?reset: start from an empty workspace, not the tabs an earlier page left open.
+      lab: (path) => `${base}/lab/tree/${path}?reset&token=${token}`,
       log: () => output,
       stop: () => stopJupyter(child, base, token, home, killGroup),
     };
@@ -268,12 +269,12 @@ export const TSLAB_DISPLAY_NAME = 'TypeScript (attention-kit)';
 /** Open a notebook and wait until its kernel is idle. */
 export async function openNotebook(page: Page, url: string, timeoutMs = 120_000): Promise<void> {
   await page.goto(url, { timeout: timeoutMs });
-  await page.waitForSelector('.jp-NotebookPanel .jp-Notebook .jp-Cell', { timeout: timeoutMs });
+  await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell', { timeout: timeoutMs });
   await waitForKernelIdle(page, timeoutMs);
 }
 
 export async function waitForKernelIdle(page: Page, timeoutMs = 120_000): Promise<void> {
-  await page.waitForSelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status="idle"]', { timeout: timeoutMs });
+  await page.waitForSelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status="idle"]', { timeout: timeoutMs });
 }
 
 /**
@@ -289,7 +290,7 @@ export async function selectKernel(page: Page, kernelName: string, displayName: 
   await dialog.locator('button.jp-mod-accept').click();
   await dialog.waitFor({ state: 'detached', timeout: 30_000 });
   await page.waitForFunction(
-    (name) => document.querySelector('.jp-NotebookPanel .jp-KernelName')?.textContent?.trim() === name,
+    (name) => document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-KernelName')?.textContent?.trim() === name,
     displayName,
     { timeout: timeoutMs },
   );
@@ -307,8 +308,8 @@ export async function runAllCells(page: Page, timeoutMs: number): Promise<number
   let quiet = 0;
   while (Date.now() - started < timeoutMs) {
     const state = await page.evaluate(() => ({
-      prompts: Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputArea-prompt')).map((e) => e.textContent ?? ''),
-      status: document.querySelector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator')?.getAttribute('data-status'),
+      prompts: Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt')).map((e) => e.textContent ?? ''),
+      status: document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator')?.getAttribute('data-status'),
     }));
     const running = state.prompts.some((p) => p.includes('*'));
     const ran = state.prompts.some((p) => /\d/.test(p));
@@ -330,7 +331,7 @@ export interface CellState {
 /** What the notebook shows now: each code cell's prompt, source and outputs. */
 export async function codeCells(page: Page): Promise<CellState[]> {
   return page.evaluate(() =>
-    Array.from(document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell')).map((cell, index) => ({
+    Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell')).map((cell, index) => ({
       index,
       prompt: cell.querySelector('.jp-InputArea-prompt')?.textContent ?? '',
       source: (cell.querySelector('.jp-InputArea-editor .cm-content') as HTMLElement | null)?.innerText ?? '',
@@ -361,6 +362,9 @@ export interface PlotInfo {
   height: number;
 }
 
+/** The notebook on screen (JupyterLab keeps other open notebooks in the DOM, hidden). */
+export const CURRENT_NOTEBOOK = '.jp-NotebookPanel:not(.lm-mod-hidden)';
+
 /** Every rendered plotly figure on the page, as drawn (DOM text, not the spec). */
 export async function plotlyFigures(page: Page, scope = 'body'): Promise<PlotInfo[]> {
   return page.evaluate((scopeSelector) => {
@@ -384,3 +388,28 @@ export async function plotlyFigures(page: Page, scope = 'body'): Promise<PlotInf
     });
   }, scope);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reading what a notebook asks for.
+
+export interface NotebookJson {
+  cells: { cell_type: string; source: string | string[] }[];
+}
+export const sourceOf = (c: { source: string | string[] }) => (Array.isArray(c.source) ? c.source.join('') : c.source);
+
+/**
+ * The axis titles of the first heatmap the notebook draws, read from its source: the figure in
+ * the browser must show exactly these.
+ */
+export function expectedHeatmapTitles(nb: NotebookJson): { xTitle: string; yTitle: string } {
+  for (const cell of nb.cells) {
+    if (cell.cell_type !== 'code') continue;
+    const call = /heatmap\(\{[^]*?\}\)/.exec(sourceOf(cell))?.[0];
+    if (!call) continue;
+    const x = /xTitle:\s*(['"`])(.*?)\1/.exec(call)?.[2];
+    const y = /yTitle:\s*(['"`])(.*?)\1/.exec(call)?.[2];
+    if (x && y) return { xTitle: x, yTitle: y };
+  }
+  throw new Error('the lesson draws no heatmap with xTitle and yTitle');
+}
+

@@ -1,0 +1,320 @@
+/**
+ * The attention benchmark (`attention-kit bench`, `npm run bench`): exact, tiled, local, sparse
+ * and linear attention over n = 128 … 8192 (d = 64, 8 heads, batch 1) on the active backend.
+ *
+ * For each method and n it records
+ * - time: median wall time of a call, waiting for the output's data (timeOp in lib/measure.ts);
+ * - GFLOP/s: the multiply-adds the method actually executes (2 FLOPs each) over that time;
+ * - peak bytes: the largest total size of live tensors during one call, minus what was live
+ *   before it. Measured with tf.profile, which snapshots the engine's byte count after every
+ *   kernel, so every intermediate (scores, weights, tiles, stacked copies) is seen at its largest.
+ *   Scratch memory inside a kernel (e.g. XNNPACK's packed weights) is not a tensor and is not
+ *   counted.
+ * and, in the same run, the backend's matmul GFLOP/s on square 512² and 1024² products, so
+ * that attention's throughput can be read as a fraction of what the backend's matmul achieves
+ * (absolute numbers on a shared machine are noisy; ratios from one run are not).
+ */
+import * as tf from '@tensorflow/tfjs';
+import {
+  bigBirdPattern,
+  linearAttention,
+  localAttention,
+  matmulGflops,
+  scaledDotProductAttention,
+  sparseAttention,
+  sparseLayout,
+  tiledAttention,
+  timeOp,
+} from '../lib/index.js';
+
+export type MethodName = 'exact' | 'tiled' | 'local' | 'sparse' | 'linear';
+export const METHODS: readonly MethodName[] = ['exact', 'tiled', 'local', 'sparse', 'linear'];
+
+export interface BenchConfig {
+  sizes: number[];
+  heads: number;
+  dHead: number;
+  methods: readonly MethodName[];
+  /** Tiled attention block sizes (keys, queries). */
+  tiledBlock: number;
+  /** Local attention radius. */
+  window: number;
+  /** Sparse pattern (BigBird-style) parameters. */
+  sparse: { numGlobal: number; window: number; numRandom: number; blockSize: number };
+  /** Skip a run whose predicted peak tensor bytes exceed this. */
+  maxBytes: number;
+  /** Skip larger n for a method once one call took longer than this (seconds). */
+  maxCallSeconds: number;
+}
+
+export interface BenchRow {
+  method: MethodName;
+  n: number;
+  /** Median seconds per call (null when skipped). */
+  seconds: number | null;
+  samples: number[];
+  flops: number;
+  gflops: number | null;
+  /** Fraction of the backend's matmul GFLOP/s (the larger of the 512² and 1024² figures). */
+  ofMatmul: number | null;
+  peakBytes: number | null;
+  /** For skipped runs: the predicted peak bytes, when that was the reason. */
+  predictedBytes?: number;
+  skipped?: string;
+  note?: string;
+}
+
+export interface BenchResult {
+  backend: string;
+  date: string;
+  machine: { cpus: number; node: string; platform: string };
+  config: BenchConfig;
+  matmul: { n: number; gflops: number }[];
+  matmulGflops: number;
+  rows: BenchRow[];
+  summary: Record<string, number | string | null>;
+  seconds: number;
+}
+
+export function defaultConfig(options: { quick?: boolean; maxN?: number } = {}): BenchConfig {
+  const all = [128, 256, 512, 1024, 2048, 4096, 8192];
+  let sizes = options.quick ? [128, 256] : all;
+  if (options.maxN !== undefined) sizes = all.filter((n) => n <= options.maxN!);
+  return {
+    sizes,
+    heads: 8,
+    dHead: 64,
+    methods: METHODS,
+    tiledBlock: 512,
+    window: 128,
+    sparse: { numGlobal: 2, window: 64, numRandom: 3, blockSize: 128 },
+    // The wasm heap is at most 4 GiB and holds everything else too.
+    maxBytes: 1.5 * 2 ** 30,
+    maxCallSeconds: 60,
+  };
+}
+
+const BYTES = 4; // float32
+
+/** Peak live tensor bytes of exact attention, predicted: weights per head + stacked weights. */
+function predictExactBytes(n: number, h: number, d: number): number {
+  return 2 * h * n * n * BYTES + 4 * h * n * d * BYTES;
+}
+
+/** Repeats per size: enough for a median at small n, one or two at large n. */
+function repeatsFor(seconds: number): number {
+  if (seconds > 5) return 1;
+  if (seconds > 1) return 2;
+  if (seconds > 0.2) return 3;
+  return 5;
+}
+
+export async function runAttentionBench(config: BenchConfig, log: (line: string) => void = () => {}): Promise<BenchResult> {
+  const started = performance.now();
+  const { heads: h, dHead: d } = config;
+  const matmul: { n: number; gflops: number }[] = [];
+  for (const n of [512, 1024]) matmul.push({ n, gflops: (await matmulGflops(n, { repeats: 5 })).gflops });
+  log(`matmul: ${matmul.map((m) => `${m.n}² ${m.gflops.toFixed(1)} GFLOP/s`).join(', ')}`);
+
+  const rows: BenchRow[] = [];
+  const tooSlow = new Set<MethodName>();
+  for (const n of config.sizes) {
+    const q = tf.randomNormal([1, h, n, d], 0, 1, 'float32', 1);
+    const k = tf.randomNormal([1, h, n, d], 0, 1, 'float32', 2);
+    const v = tf.randomNormal([1, h, n, d], 0, 1, 'float32', 3);
+    // The sparse layout depends only on the pattern and n: built once, outside the timing.
+    const layout = config.methods.includes('sparse')
+      ? sparseLayout(bigBirdPattern(n, { ...config.sparse, seed: 0 }), n, n, config.sparse.blockSize)
+      : null;
+    try {
+      for (const method of config.methods) {
+        const row = await benchOne(method, n, q, k, v, layout, config, tooSlow.has(method));
+        rows.push(row);
+        if (row.seconds !== null && row.seconds > config.maxCallSeconds) tooSlow.add(method);
+        log(formatRow(row, maxMatmul(matmul)));
+      }
+    } finally {
+      tf.dispose([q, k, v]);
+    }
+  }
+  // Matmul again at the end: the machine may have been busier or quieter than at the start.
+  for (const n of [512, 1024]) matmul.push({ n, gflops: (await matmulGflops(n, { repeats: 5 })).gflops });
+  const reference = maxMatmul(matmul);
+  for (const row of rows) row.ofMatmul = row.gflops === null ? null : row.gflops / reference;
+  return {
+    backend: tf.getBackend(),
+    date: new Date().toISOString(),
+    machine: { cpus: (await import('node:os')).cpus().length, node: process.version, platform: `${process.platform}-${process.arch}` },
+    config,
+    matmul,
+    matmulGflops: reference,
+    rows,
+    summary: summarise(rows, reference),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+function maxMatmul(m: { gflops: number }[]): number {
+  return Math.max(...m.map((x) => x.gflops));
+}
+
+async function benchOne(
+  method: MethodName,
+  n: number,
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  layout: ReturnType<typeof sparseLayout> | null,
+  config: BenchConfig,
+  skipForTime: boolean,
+): Promise<BenchRow> {
+  const { heads: h, dHead: d } = config;
+  const base = { method, n, samples: [] as number[] };
+  let fn: () => tf.Tensor;
+  let flops: number;
+  let note: string | undefined;
+  switch (method) {
+    case 'exact': {
+      flops = 4 * h * n * n * d;
+      const predicted = predictExactBytes(n, h, d);
+      if (predicted > config.maxBytes) {
+        return { ...base, seconds: null, flops, gflops: null, ofMatmul: null, peakBytes: null, predictedBytes: predicted, skipped: `over memory: needs ~${(predicted / 2 ** 30).toFixed(1)} GiB of tensors (budget ${(config.maxBytes / 2 ** 30).toFixed(1)} GiB)` };
+      }
+      fn = () => {
+        const { output, weights } = scaledDotProductAttention(q, k, v);
+        weights.dispose();
+        return output;
+      };
+      break;
+    }
+    case 'tiled':
+      flops = 4 * h * n * n * d;
+      note = `blocks ${Math.min(config.tiledBlock, n)}×${Math.min(config.tiledBlock, n)}`;
+      fn = () => tiledAttention(q, k, v, { blockSize: config.tiledBlock });
+      break;
+    case 'local': {
+      const w = Math.min(config.window, n - 1);
+      const B = Math.min(Math.max(16, Math.min(w, 256)), n);
+      const computed = Math.ceil(n / B) * B * (B + 2 * w);
+      flops = 4 * h * d * computed;
+      note = `window ±${config.window}`;
+      fn = () => localAttention(q, k, v, { window: config.window });
+      break;
+    }
+    case 'sparse':
+      flops = 4 * h * d * layout!.computedScores;
+      note = `BigBird g=${config.sparse.numGlobal} w=${config.sparse.window} r=${config.sparse.numRandom}; ${(100 * layout!.allowedPairs / (n * n)).toFixed(1)}% of pairs`;
+      fn = () => sparseAttention(q, k, v, { mask: layout! });
+      break;
+    case 'linear':
+      flops = 4 * h * n * d * (d + 1);
+      note = 'elu+1, non-causal';
+      fn = () => linearAttention(q, k, v);
+      break;
+  }
+  if (skipForTime) return { ...base, seconds: null, flops, gflops: null, ofMatmul: null, peakBytes: null, skipped: `time: a smaller n already took > ${config.maxCallSeconds} s`, note };
+
+  // One profiled call: measures peak bytes and doubles as the warm-up.
+  const before = tf.memory().numBytes;
+  const t0 = performance.now();
+  const profile = await tf.profile(() => fn());
+  const out = profile.result as tf.Tensor;
+  await out.data();
+  const firstSeconds = (performance.now() - t0) / 1000;
+  out.dispose();
+  const peakBytes = Math.max(0, ...profile.kernels.map((kr) => kr.totalBytesSnapshot)) - before;
+  const timing = await timeOp(fn, { warmup: 0, repeats: repeatsFor(firstSeconds) });
+  const gflops = flops / timing.seconds / 1e9;
+  return { ...base, seconds: timing.seconds, samples: timing.samples, flops, gflops, ofMatmul: null, peakBytes, note };
+}
+
+/** Least-squares slope of log(time) against log(n): ≈1 linear, ≈2 quadratic. */
+export function scalingExponent(rows: BenchRow[], method: MethodName, minN = 1024): number | null {
+  const pts = rows.filter((r) => r.method === method && r.seconds !== null && r.n >= minN).map((r) => [Math.log(r.n), Math.log(r.seconds!)] as const);
+  if (pts.length < 2) return null;
+  const mx = pts.reduce((s, p) => s + p[0], 0) / pts.length;
+  const my = pts.reduce((s, p) => s + p[1], 0) / pts.length;
+  const num = pts.reduce((s, p) => s + (p[0] - mx) * (p[1] - my), 0);
+  const den = pts.reduce((s, p) => s + (p[0] - mx) ** 2, 0);
+  return num / den;
+}
+
+function summarise(rows: BenchRow[], matmul: number): Record<string, number | string | null> {
+  const find = (method: MethodName, n: number) => rows.find((r) => r.method === method && r.n === n);
+  const exact1024 = find('exact', 1024);
+  const largest = Math.max(...rows.map((r) => r.n));
+  const exactBig = find('exact', largest);
+  const tiledBig = find('tiled', largest);
+  const exactPeak = exactBig?.peakBytes ?? exactBig?.predictedBytes ?? null;
+  const summary: Record<string, number | string | null> = {
+    matmulGflops: matmul,
+    exactGflopsAt1024: exact1024?.gflops ?? null,
+    exactFractionOfMatmulAt1024: exact1024?.ofMatmul ?? null,
+    largestN: largest,
+    exactPeakBytesAtLargestN: exactPeak,
+    exactAtLargestN: exactBig?.skipped ?? (exactBig ? 'ran' : null),
+    tiledPeakBytesAtLargestN: tiledBig?.peakBytes ?? null,
+    tiledOverExactPeakAtLargestN: exactPeak && tiledBig?.peakBytes ? tiledBig.peakBytes / exactPeak : null,
+  };
+  for (const m of METHODS) summary[`${m}TimeExponent`] = scalingExponent(rows, m);
+  return summary;
+}
+
+const mib = (b: number | null | undefined) => (b === null || b === undefined ? '' : (b / 2 ** 20).toFixed(1));
+
+export function formatRow(r: BenchRow, matmul: number): string {
+  if (r.seconds === null) return `${r.method.padEnd(7)} ${String(r.n).padStart(5)}  skipped: ${r.skipped}`;
+  const pct = ((r.gflops! / matmul) * 100).toFixed(0);
+  return `${r.method.padEnd(7)} ${String(r.n).padStart(5)} ${(r.seconds * 1000).toFixed(1).padStart(10)} ${r.gflops!.toFixed(2).padStart(8)} ${pct.padStart(5)}% ${mib(r.peakBytes).padStart(10)}  ${r.note ?? ''}`;
+}
+
+export function formatTable(result: BenchResult): string {
+  const lines = [
+    `attention benchmark on ${result.backend} (${result.machine.cpus} CPUs, node ${result.machine.node}), d=${result.config.dHead}, ${result.config.heads} heads, batch 1`,
+    `matmul: ${result.matmul.map((m) => `${m.n}² ${m.gflops.toFixed(1)}`).join(', ')} GFLOP/s → reference ${result.matmulGflops.toFixed(1)} GFLOP/s`,
+    '',
+    `${'method'.padEnd(7)} ${'n'.padStart(5)} ${'ms'.padStart(10)} ${'GFLOP/s'.padStart(8)} ${'%mm'.padStart(6)} ${'peak MiB'.padStart(10)}  note`,
+    ...result.rows.map((r) => formatRow({ ...r }, result.matmulGflops)),
+    '',
+    'summary:',
+    ...Object.entries(result.summary).map(([key, value]) => `  ${key}: ${typeof value === 'number' ? (Math.abs(value) >= 1e6 ? `${(value / 2 ** 20).toFixed(1)} MiB` : value.toFixed(3)) : value}`),
+  ];
+  return lines.join('\n');
+}
+
+/** Plotly scaling curves (time, GFLOP/s, peak memory against n) as a standalone HTML page. */
+export function benchHtml(result: BenchResult, plotlyScript: { src?: string; inline?: string }): string {
+  const series = (y: (r: BenchRow) => number | null) =>
+    result.config.methods.map((m) => {
+      const rs = result.rows.filter((r) => r.method === m && r.seconds !== null);
+      return { type: 'scatter', mode: 'lines+markers', name: m, x: rs.map((r) => r.n), y: rs.map(y) };
+    });
+  const sizes = result.config.sizes;
+  const charts = [
+    { id: 'time', title: 'Time per call (s)', data: series((r) => r.seconds), ylog: true },
+    {
+      id: 'gflops',
+      title: 'Throughput (GFLOP/s executed)',
+      data: [...series((r) => r.gflops), { type: 'scatter', mode: 'lines', name: 'matmul (reference)', x: [sizes[0], sizes[sizes.length - 1]], y: [result.matmulGflops, result.matmulGflops], line: { dash: 'dash', color: 'black' } }],
+      ylog: false,
+    },
+    { id: 'memory', title: 'Peak tensor memory per call (MiB)', data: series((r) => (r.peakBytes === null ? null : r.peakBytes / 2 ** 20)), ylog: true },
+  ];
+  const script = plotlyScript.inline ? `<script>${plotlyScript.inline}</script>` : `<script src="${plotlyScript.src}"></script>`;
+  const body = charts
+    .map((c) => {
+      const layout = { title: { text: c.title }, xaxis: { title: { text: 'sequence length n' }, type: 'log', tickvals: sizes }, yaxis: { type: c.ylog ? 'log' : 'linear' }, height: 420 };
+      return `<div id="${c.id}"></div>\n<script>Plotly.newPlot(${JSON.stringify(c.id)}, ${JSON.stringify(c.data)}, ${JSON.stringify(layout)});</script>`;
+    })
+    .join('\n');
+  const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>attention-kit benchmark (${result.backend})</title>${script}</head>
+<body style="font-family: sans-serif; max-width: 960px; margin: auto">
+<h1>Attention scaling on ${escape(result.backend)}</h1>
+<p>d = ${result.config.dHead}, ${result.config.heads} heads, batch 1; ${escape(result.date)}. Peak memory: largest live tensor bytes during a call (tf.profile). Skipped runs are absent from the curves.</p>
+${body}
+<pre>${escape(formatTable(result))}</pre>
+</body></html>
+`;
+}
