@@ -5,11 +5,11 @@
  * For each method and n it records
  * - time: median wall time of a call, waiting for the output's data (timeOp in lib/measure.ts);
  * - GFLOP/s: the multiply-adds the method actually executes (2 FLOPs each) over that time;
- * - peak bytes: the largest total size of live tensors during one call, minus what was live
- *   before it. Measured with tf.profile, which snapshots the engine's byte count after every
- *   kernel, so every intermediate (scores, weights, tiles, stacked copies) is seen at its largest.
- *   Scratch memory inside a kernel (e.g. XNNPACK's packed weights) is not a tensor and is not
- *   counted.
+ * - peak bytes: the largest total size of the tensor buffers alive at any moment of one call,
+ *   minus what was alive before it (see measurePeakBytes). Every intermediate (scores, weights,
+ *   tiles, stacked copies) is seen at its largest; views that share a buffer (reshapes) count
+ *   once. Scratch memory inside a kernel (e.g. XNNPACK's packed weights) is not a tensor buffer
+ *   and is not counted.
  * and, in the same run, the backend's matmul GFLOP/s on square 512² and 1024² products, so
  * that attention's throughput can be read as a fraction of what the backend's matmul achieves
  * (absolute numbers on a shared machine are noisy; ratios from one run are not).
@@ -35,11 +35,12 @@ export interface BenchConfig {
   heads: number;
   dHead: number;
   methods: readonly MethodName[];
-  /** Tiled attention block sizes (keys, queries). */
+  /** Tiled attention block sizes: keys per block and queries per block. */
   tiledBlock: number;
+  tiledQueryBlock: number;
   /** Local attention radius. */
   window: number;
-  /** Sparse pattern (BigBird-style) parameters. */
+  /** Sparse pattern: block-sparse BigBird, counts in blocks of blockSize tokens. */
   sparse: { numGlobal: number; window: number; numRandom: number; blockSize: number };
   /** Skip a run whose predicted peak tensor bytes exceed this. */
   maxBytes: number;
@@ -73,6 +74,8 @@ export interface BenchResult {
   matmulGflops: number;
   rows: BenchRow[];
   summary: Record<string, number | string | null>;
+  /** How peak bytes were measured on this backend (see measurePeakBytes). */
+  memoryMethod: string;
   seconds: number;
 }
 
@@ -86,8 +89,9 @@ export function defaultConfig(options: { quick?: boolean; maxN?: number } = {}):
     dHead: 64,
     methods: METHODS,
     tiledBlock: 512,
+    tiledQueryBlock: 2048,
     window: 128,
-    sparse: { numGlobal: 2, window: 64, numRandom: 3, blockSize: 128 },
+    sparse: { numGlobal: 1, window: 1, numRandom: 2, blockSize: 64 },
     // The wasm heap is at most 4 GiB and holds everything else too.
     maxBytes: 1.5 * 2 ** 30,
     maxCallSeconds: 60,
@@ -150,9 +154,12 @@ export async function runAttentionBench(config: BenchConfig, log: (line: string)
     matmulGflops: reference,
     rows,
     summary: summarise(rows, reference),
+    memoryMethod: lastMemoryMethod,
     seconds: (performance.now() - started) / 1000,
   };
 }
+
+let lastMemoryMethod = '';
 
 function maxMatmul(m: { gflops: number }[]): number {
   return Math.max(...m.map((x) => x.gflops));
@@ -189,8 +196,8 @@ async function benchOne(
     }
     case 'tiled':
       flops = 4 * h * n * n * d;
-      note = `blocks ${Math.min(config.tiledBlock, n)}×${Math.min(config.tiledBlock, n)}`;
-      fn = () => tiledAttention(q, k, v, { blockSize: config.tiledBlock });
+      note = `tiles of ${Math.min(config.tiledQueryBlock, n)} queries × ${Math.min(config.tiledBlock, n)} keys`;
+      fn = () => tiledAttention(q, k, v, { blockSize: config.tiledBlock, queryBlockSize: config.tiledQueryBlock });
       break;
     case 'local': {
       const w = Math.min(config.window, n - 1);
@@ -203,7 +210,7 @@ async function benchOne(
     }
     case 'sparse':
       flops = 4 * h * d * layout!.computedScores;
-      note = `BigBird g=${config.sparse.numGlobal} w=${config.sparse.window} r=${config.sparse.numRandom}; ${(100 * layout!.allowedPairs / (n * n)).toFixed(1)}% of pairs`;
+      note = `BigBird blocks of ${config.sparse.blockSize}: g=${config.sparse.numGlobal} w=${config.sparse.window} r=${config.sparse.numRandom}; ${(100 * layout!.allowedPairs / (n * n)).toFixed(1)}% of pairs`;
       fn = () => sparseAttention(q, k, v, { mask: layout! });
       break;
     case 'linear':
@@ -214,18 +221,96 @@ async function benchOne(
   }
   if (skipForTime) return { ...base, seconds: null, flops, gflops: null, ofMatmul: null, peakBytes: null, skipped: `time: a smaller n already took > ${config.maxCallSeconds} s`, note };
 
-  // One profiled call: measures peak bytes and doubles as the warm-up.
-  const before = tf.memory().numBytes;
+  // One measured call: peak bytes, and it doubles as the warm-up.
   const t0 = performance.now();
-  const profile = await tf.profile(() => fn());
-  const out = profile.result as tf.Tensor;
-  await out.data();
+  const { result: out, peakBytes, method: memoryMethod } = await measurePeakBytes(fn);
   const firstSeconds = (performance.now() - t0) / 1000;
   out.dispose();
-  const peakBytes = Math.max(0, ...profile.kernels.map((kr) => kr.totalBytesSnapshot)) - before;
+  lastMemoryMethod = memoryMethod;
   const timing = await timeOp(fn, { warmup: 0, repeats: repeatsFor(firstSeconds) });
   const gflops = flops / timing.seconds / 1e9;
   return { ...base, seconds: timing.seconds, samples: timing.samples, flops, gflops, ofMatmul: null, peakBytes, note };
+}
+
+/**
+ * Run fn once and return its result with the peak of live tensor-buffer bytes during the call
+ * (relative to the start). How, by backend:
+ * - wasm: wrap the module's _malloc/_free, through which the backend allocates every tensor
+ *   buffer, and keep a running total (exact, and updated inside kernels as they allocate);
+ * - cpu: wrap the backend's data map (set/delete of each buffer), likewise;
+ * - others: tf.profile's per-kernel snapshots of tf.memory().numBytes, which counts a reshaped
+ *   view a second time, so it overstates.
+ */
+export async function measurePeakBytes(fn: () => tf.Tensor): Promise<{ result: tf.Tensor; peakBytes: number; method: string }> {
+  const backend = tf.backend() as unknown as Record<string, any>;
+  const name = tf.getBackend();
+  let current = 0;
+  let peak = 0;
+  const grow = (bytes: number) => {
+    current += bytes;
+    if (current > peak) peak = current;
+  };
+  if (name === 'wasm' && backend.wasm && typeof backend.wasm._malloc === 'function') {
+    const module = backend.wasm as { _malloc: (n: number) => number; _free: (p: number) => void };
+    const { _malloc: malloc, _free: free } = module;
+    const sizes = new Map<number, number>();
+    module._malloc = (n: number) => {
+      const ptr = malloc(n);
+      sizes.set(ptr, n);
+      grow(n);
+      return ptr;
+    };
+    module._free = (ptr: number) => {
+      const n = sizes.get(ptr);
+      if (n !== undefined) {
+        sizes.delete(ptr);
+        current -= n;
+      }
+      free(ptr);
+    };
+    try {
+      const result = fn();
+      await result.data();
+      return { result, peakBytes: peak, method: 'wasm heap: bytes malloc-ed for tensor buffers and not yet freed' };
+    } finally {
+      module._malloc = malloc;
+      module._free = free;
+    }
+  }
+  if (name === 'cpu' && backend.data && typeof backend.data.set === 'function') {
+    const storage = backend.data as { set: (id: object, v: { values?: ArrayBufferView }) => void; delete: (id: object) => boolean; get: (id: object) => { values?: ArrayBufferView } | undefined };
+    const { set, delete: remove } = storage;
+    const sizes = new WeakMap<object, number>();
+    storage.set = function (id, value) {
+      const old = sizes.get(id);
+      if (old !== undefined) current -= old;
+      const n = value?.values?.byteLength ?? 0;
+      sizes.set(id, n);
+      grow(n);
+      return set.call(this, id, value);
+    };
+    storage.delete = function (id) {
+      const n = sizes.get(id);
+      if (n !== undefined) {
+        sizes.delete(id);
+        current -= n;
+      }
+      return remove.call(this, id);
+    };
+    try {
+      const result = fn();
+      await result.data();
+      return { result, peakBytes: peak, method: 'cpu: bytes of buffers written to the backend and not yet deleted' };
+    } finally {
+      storage.set = set;
+      storage.delete = remove;
+    }
+  }
+  const before = tf.memory().numBytes;
+  const profile = await tf.profile(() => fn());
+  const result = profile.result as tf.Tensor;
+  await result.data();
+  return { result, peakBytes: Math.max(0, ...profile.kernels.map((k) => k.totalBytesSnapshot)) - before, method: 'tf.profile: max tf.memory().numBytes after each kernel (counts views twice)' };
 }
 
 /** Least-squares slope of log(time) against log(n): ≈1 linear, ≈2 quadratic. */
@@ -272,6 +357,7 @@ export function formatTable(result: BenchResult): string {
   const lines = [
     `attention benchmark on ${result.backend} (${result.machine.cpus} CPUs, node ${result.machine.node}), d=${result.config.dHead}, ${result.config.heads} heads, batch 1`,
     `matmul: ${result.matmul.map((m) => `${m.n}² ${m.gflops.toFixed(1)}`).join(', ')} GFLOP/s → reference ${result.matmulGflops.toFixed(1)} GFLOP/s`,
+    `peak memory: ${result.memoryMethod}`,
     '',
     `${'method'.padEnd(7)} ${'n'.padStart(5)} ${'ms'.padStart(10)} ${'GFLOP/s'.padStart(8)} ${'%mm'.padStart(6)} ${'peak MiB'.padStart(10)}  note`,
     ...result.rows.map((r) => formatRow({ ...r }, result.matmulGflops)),
@@ -312,7 +398,7 @@ export function benchHtml(result: BenchResult, plotlyScript: { src?: string; inl
 <html><head><meta charset="utf-8"><title>attention-kit benchmark (${result.backend})</title>${script}</head>
 <body style="font-family: sans-serif; max-width: 960px; margin: auto">
 <h1>Attention scaling on ${escape(result.backend)}</h1>
-<p>d = ${result.config.dHead}, ${result.config.heads} heads, batch 1; ${escape(result.date)}. Peak memory: largest live tensor bytes during a call (tf.profile). Skipped runs are absent from the curves.</p>
+<p>d = ${result.config.dHead}, ${result.config.heads} heads, batch 1; ${escape(result.date)}. Peak memory: ${escape(result.memoryMethod)}. Skipped runs are absent from the curves.</p>
 ${body}
 <pre>${escape(formatTable(result))}</pre>
 </body></html>

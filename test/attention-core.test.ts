@@ -17,6 +17,10 @@ import {
   applyRope,
   tiledAttention,
   causalMask,
+  paddingMask,
+  attentionOutput,
+  onlineSoftmaxStep,
+  mergeAttentionBlock,
 } from '../lib/index.js';
 import { assertClose, assertNoLeaks } from './helpers/kit.js';
 import { flat, naiveAttention, randn, softmaxRow, dot, type Mat } from './helpers/attention-ref.js';
@@ -148,6 +152,31 @@ describe('scaledDotProductAttention', () => {
     assertClose(r.o[0]![1]!, [0, 0, 0, 0, 0], 0);
     assertClose(r.o[1]![2]!, v[1][0], 1e-6);
     assertClose(r.w[0]!.map((row) => row.reduce((s, x) => s + x, 0)), [1, 0, 1, 1], 1e-6);
+    mask.dispose();
+  });
+
+  it('attentionOutput equals the output of scaledDotProductAttention (mask, bias, causal; atol 1e-6)', async () => {
+    const bias = tf.tensor(randn([NQ, NK], 13));
+    const mask = tf.tensor([[1, 1, 0, 1, 1, 1]]);
+    await assertNoLeaks(() => {
+      for (const opts of [{}, { mask, causal: true }, { bias, scale: 0.5 }]) {
+        const a = tf.tidy(() => attentionOutput(tf.tensor(q), tf.tensor(k), tf.tensor(v), opts).arraySync());
+        const b = tf.tidy(() => scaledDotProductAttention(tf.tensor(q), tf.tensor(k), tf.tensor(v), opts).output.arraySync());
+        assertClose(flat(a), flat(b), 1e-6);
+      }
+    });
+    tf.dispose([bias, mask]);
+  });
+
+  it('a per-batch padding mask [b, 1, 1, nk] masks each sequence separately (loop reference, atol 1e-5)', () => {
+    const q4 = randn([2, 3, NQ, D], 14), k4 = randn([2, 3, NK, D], 15), v4 = randn([2, 3, NK, DV], 16);
+    const lengths = [6, 2];
+    const mask = paddingMask(lengths, NK);
+    const got = tf.tidy(() => scaledDotProductAttention(tf.tensor(q4), tf.tensor(k4), tf.tensor(v4), { mask }).output.arraySync()) as number[][][][];
+    for (let b = 0; b < 2; b++) for (let h = 0; h < 3; h++) {
+      const ref = naiveAttention(q4[b][h], k4[b][h], v4[b][h], { allowed: (_i, j) => j < lengths[b]! });
+      assertClose(flat(got[b]![h]), flat(ref.output), 1e-5, 0, `batch ${b} head ${h}`);
+    }
     mask.dispose();
   });
 
@@ -329,6 +358,29 @@ describe('tiledAttention', () => {
     const largest = Math.max(...profile.kernels.flatMap((kr) => kr.outputShapes.map((s) => (s ?? []).reduce((a: number, b: number) => a * b, 1))));
     assert.ok(largest < n * n, `largest intermediate has ${largest} elements, the score matrix ${n * n}`);
     tf.dispose([q, profile.result as tf.Tensor]);
+  });
+
+  it('one block of the online softmax: folding blocks with onlineSoftmaxStep or mergeAttentionBlock gives softmax(s) v (loop, atol 1e-5)', () => {
+    const s = randn([3, 10], 95, 3) as Mat;
+    const v = randn([10, 2], 96) as Mat;
+    const want = s.map((row) => {
+      const w = softmaxRow(row);
+      return [0, 1].map((c) => w.reduce((acc, wj, j) => acc + wj * v[j]![c]!, 0));
+    });
+    const cols = (from: number, to: number) => tf.tensor2d(s.map((r) => r.slice(from, to)));
+    const rows = (from: number, to: number) => tf.tensor2d(v.slice(from, to));
+    const online = tf.tidy(() => {
+      let st = { m: tf.fill([3, 1], -Infinity), l: tf.zeros([3, 1]), acc: tf.zeros([3, 2]) };
+      for (const [a, b] of [[0, 4], [4, 7], [7, 10]]) st = onlineSoftmaxStep(st, cols(a!, b!), rows(a!, b!));
+      return tf.div(st.acc, st.l).arraySync();
+    });
+    const merged = tf.tidy(() => {
+      let st = { lse: tf.fill([3, 1], -Infinity), out: tf.zeros([3, 2]) };
+      for (const [a, b] of [[0, 4], [4, 7], [7, 10]]) st = mergeAttentionBlock(st, cols(a!, b!), rows(a!, b!));
+      return st.out.arraySync();
+    });
+    assertClose(flat(online), flat(want), 1e-5, 0, 'onlineSoftmaxStep');
+    assertClose(flat(merged), flat(want), 1e-5, 0, 'mergeAttentionBlock');
   });
 
   it('throws naming shapes', () => {

@@ -148,6 +148,21 @@ describe('masks and patterns', () => {
     }
   });
 
+  it('block-sparse BigBird: every query block sees whole key blocks, at most g + 2w + 1 + r of them', () => {
+    const n = 32, bs = 4;
+    const p = bigBirdPattern(n, { numGlobal: 1, window: 1, numRandom: 2, seed: 5, blockSize: bs });
+    for (let qb = 1; qb < n / bs; qb++) {
+      const rows = Array.from({ length: bs }, (_, r) => patternKeys(p, qb * bs + r, n));
+      rows.forEach((keys) => assert.deepEqual(keys, rows[0], 'queries of a block share their keys'));
+      const keyBlocks = new Set(rows[0]!.map((j) => Math.floor(j / bs)));
+      assert.ok(keyBlocks.size <= 1 + 3 + 2, `block ${qb} sees ${keyBlocks.size} key blocks`);
+      for (const b of keyBlocks) for (let t = 0; t < bs; t++) assert.ok(rows[0]!.includes(b * bs + t), 'whole blocks');
+      assert.ok([0, qb - 1, qb, qb + 1].filter((b) => b >= 0 && b < n / bs).every((b) => keyBlocks.has(b)), 'global and window blocks');
+    }
+    // Global query block: everything.
+    assert.equal(patternKeys(p, 0, n).length, n);
+  });
+
   it("every pattern's keys() enumerates exactly what allows() permits", () => {
     const patterns: AttentionPattern[] = [
       causalPattern(7, 10),
@@ -156,6 +171,7 @@ describe('masks and patterns', () => {
       stridedPattern(3),
       fixedPattern(4, 2),
       bigBirdPattern(20, { numGlobal: 2, window: 2, numRandom: 3, seed: 1 }),
+      bigBirdPattern(20, { numGlobal: 1, window: 1, numRandom: 1, seed: 2, blockSize: 3 }),
     ];
     for (const p of patterns) {
       for (let i = 0; i < 20; i++) {

@@ -76,7 +76,7 @@ describe('lesson 08: Q, K, V and the formula', () => {
     // dot / scaled dot ratio is exactly √8 (atol 1e-3 on the printed 4 decimals)
     assert.ok(Math.abs(num(text, /dot \/ scaled dot: min ([\d.]+)/) - Math.sqrt(8)) < 1e-3);
     assert.ok(Math.abs(num(text, /dot \/ scaled dot: min [\d.]+, max ([\d.]+)/) - Math.sqrt(8)) < 1e-3);
-    assert.match(text, /^dot\s+6\s+6\s/m, 'dot and scaled dot agree on every top key');
+    assert.match(text, /(^|>)dot\s+6\s+6\s/m, 'dot and scaled dot agree on every top key');
     // saturation table: unscaled score std ≈ √d_k, scaled ≈ 1 (20% tolerance)
     const rows = [...text.matchAll(/^\s*(\d+)\s+(none|1\/√d_k)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)%\s+([\d.e+-]+)$/gm)].map((m) => ({
       dk: Number(m[1]), scaled: m[2] !== 'none', std: Number(m[3]), maxW: Number(m[4]), grad: Number(m[6]),

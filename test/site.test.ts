@@ -140,11 +140,13 @@ describe('the course site (attention-kit site) in Chromium', () => {
   let out = '';
   let build = { status: -1, stdout: '', stderr: '' };
   let browser: Browser | undefined;
-  const lessonFiles = readdirSync(join(ROOT, 'notebooks')).filter((f) => /^\d{2}-.+\.ipynb$/.test(f)).sort();
-  const lesson04 = lessonFiles.find((f) => f.startsWith('04-'));
+  let lessonFiles: string[] = [];
+  let lesson04: string | undefined;
 
   before(async () => {
     out = mkdtempSync(join(tmpdir(), 'ak-site-'));
+    lessonFiles = readdirSync(join(ROOT, 'notebooks')).filter((f) => /^\d{2}-.+\.ipynb$/.test(f)).sort();
+    lesson04 = lessonFiles.find((f) => f.startsWith('04-'));
     // Lesson 04 runs through the real kernel (quick budgets); the others are rendered unexecuted.
     build = runCli(['site', '--out', out, '--execute-only', '4', '--quick'], {}, 10 * 60_000);
     browser = await launchChromium({ width: 1300, height: 900 });

@@ -141,49 +141,55 @@ export function planCells(submission: Notebook, manifest: Manifest): RunCell[] {
 
 function probeCode(fn: string, cases: Case[], nonce: string): string {
   const inputs = JSON.stringify(JSON.stringify(cases.map((c) => c.args.map(encodeValue))));
-  return `await (async () => {
-  const __akN = ${JSON.stringify(nonce)};
-  const __akIn: any = JSON.parse(${inputs});
-  const __akDec = (v: any): any => {
-    if (Array.isArray(v)) return v.map(__akDec);
+  // tslab quirks: a block (not an awaited IIFE) for top-level await, and no names starting with
+  // "__" (TypeScript escapes them and tslab then cannot find them).
+  return `{
+  const akgNonce = ${JSON.stringify(nonce)};
+  const akgInputs: any = JSON.parse(${inputs});
+  const akgDecode = (v: any): any => {
+    if (Array.isArray(v)) return v.map(akgDecode);
     if (v && typeof v === 'object') {
-      if (Array.isArray(v.__tensor)) return tf.tensor(v.__tensor[1].map(Number), v.__tensor[0], 'float32');
+      const t = v['__tensor'];
+      if (Array.isArray(t)) return tf.tensor(t[1].map(Number), t[0], 'float32');
       const o: any = {};
-      for (const k of Object.keys(v)) o[k] = __akDec(v[k]);
+      for (const k of Object.keys(v)) o[k] = akgDecode(v[k]);
       return o;
     }
     return typeof v === 'string' ? Number(v) : v;
   };
-  const __akNum = (x: any) => (typeof x === 'number' ? (Number.isFinite(x) ? x : String(x)) : typeof x === 'boolean' ? Number(x) : null);
-  const __akEnc = async (v: any, depth: number): Promise<any> => {
+  const akgNum = (x: any) => (typeof x === 'number' ? (Number.isFinite(x) ? x : String(x)) : typeof x === 'boolean' ? Number(x) : null);
+  const akgEncode = async (v: any, depth: number): Promise<any> => {
     if (depth > 8 || v === undefined || v === null) return null;
     if (typeof v === 'object' && Array.isArray(v.shape) && typeof v.data === 'function') {
       const values: any = await v.data();
-      return { __tensor: [Array.from(v.shape), Array.from(values as ArrayLike<number>).map(__akNum)] };
+      return { ['__tensor']: [Array.from(v.shape), Array.from(values as ArrayLike<number>).map(akgNum)] };
     }
-    if (Array.isArray(v)) return Promise.all(v.map((x: any) => __akEnc(x, depth + 1)));
+    if (Array.isArray(v)) return Promise.all(v.map((x: any) => akgEncode(x, depth + 1)));
     if (typeof v === 'object') {
       const o: any = {};
-      for (const k of Object.keys(v)) o[k] = await __akEnc(v[k], depth + 1);
+      for (const k of Object.keys(v)) o[k] = await akgEncode(v[k], depth + 1);
       return o;
     }
-    return __akNum(v) ?? { __type: typeof v };
+    return akgNum(v) ?? { type: typeof v };
   };
-  const __akF: any = ${fn};
-  for (let __akI = 0; __akI < __akIn.length; __akI++) {
-    let __akR: any;
-    tf.engine().startScope();
-    try {
-      if (typeof __akF !== 'function') throw new Error('${fn} is not a function');
-      __akR = { ok: await __akEnc(await __akF(...__akDec(__akIn[__akI])), 0) };
-    } catch (e: any) {
-      __akR = { error: String((e && e.message) || e).split('\\n')[0].slice(0, 300) };
-    } finally {
-      tf.engine().endScope();
+  const akgFn: any = ${fn};
+  const akgRun = async () => {
+    for (let i = 0; i < akgInputs.length; i++) {
+      let r: any;
+      tf.engine().startScope();
+      try {
+        if (typeof akgFn !== 'function') throw new Error('${fn} is not a function');
+        r = { ok: await akgEncode(await akgFn(...akgDecode(akgInputs[i])), 0) };
+      } catch (e: any) {
+        r = { error: String((e && e.message) || e).split('\\n')[0].slice(0, 300) };
+      } finally {
+        tf.engine().endScope();
+      }
+      console.log(akgNonce + JSON.stringify({ i, ...r }) + akgNonce);
     }
-    console.log(__akN + JSON.stringify({ i: __akI, ...__akR }) + __akN);
-  }
-})();
+  };
+  await akgRun();
+}
 `;
 }
 
@@ -257,7 +263,8 @@ export async function gradeSubmission(path: string, options: GradeOptions): Prom
   const sandbox = createSandbox({ memoryMb });
   const driver = new KernelDriver(sandbox, memoryMb);
   try {
-    await driver.start();
+    const startS = await driver.start();
+    if (process.env.ATTN_GRADER_DEBUG) console.error(`[debug] kernel start ${startS.toFixed(1)} s, at ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const goodCells: RunCell[] = [];
     /** Fresh kernel with every cell that ran fine so far (after a time-out, exit or memory kill). */
     const recover = async (): Promise<void> => {
@@ -275,6 +282,7 @@ export async function gradeSubmission(path: string, options: GradeOptions): Prom
         break;
       }
       const r = await driver.exec(cell.source, Math.min(cellTimeoutS, left));
+      if (process.env.ATTN_GRADER_DEBUG) console.error(`[debug] cell ${cell.index}: ${r.status} ${r.seconds.toFixed(2)} s at ${((Date.now() - started) / 1000).toFixed(1)} s`);
       const label = cell.learner ? `cell ${cell.index + 1}` : `locked cell ${cell.index + 1}`;
       if (r.status === 'ok') {
         goodCells.push(cell);
@@ -319,6 +327,7 @@ export async function gradeSubmission(path: string, options: GradeOptions): Prom
         await recover();
         continue;
       }
+      if (process.env.ATTN_GRADER_DEBUG) console.error(`[debug] ${part.id}: ${r.status} ${r.error ?? ''}\n${r.stdout.slice(0, 2000)}\n${r.stderr.slice(0, 2000)}`);
       const { results, tampered } = readProbeOutput(r.stdout, nonce, cases.length);
       if (tampered) {
         parts.push(result(0, '0 points: the output of the tests was tampered with (repeated or malformed result markers)'));

@@ -89,7 +89,10 @@ class Sandbox:
 
         t0 = time.time()
         self.killed_for_memory = False
-        self.km = jupyter_client.KernelManager(kernel_name=self.kernel_name)
+        # The connection file goes where the sandboxed kernel may read it (JUPYTER_RUNTIME_DIR).
+        runtime = os.environ.get('JUPYTER_RUNTIME_DIR') or self.cwd
+        self.km = jupyter_client.KernelManager(kernel_name=self.kernel_name,
+                                               connection_file=os.path.join(runtime, f'kernel-{os.urandom(8).hex()}.json'))
         # The kernel's own stdout/stderr never reach this process's stdout (our reply channel).
         # ATTN_GRADER_KERNEL_LOG (a file) keeps the kernel's stderr for debugging the sandbox.
         log_path = os.environ.get('ATTN_GRADER_KERNEL_LOG')

@@ -51,11 +51,30 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
   const scale = options.scale ?? 1 / Math.sqrt(dk);
   return tf.tidy(() => {
     const mask = options.causal ? combineMasks(options.mask, causalMask(nq, nk)) : (options.mask ?? null);
-    if (onWasm()) return attendPerEntry(q, k, v, scale, mask, options.bias ?? null);
+    if (onWasm()) return attendPerEntry(q, k, v, scale, mask, options.bias ?? null) as AttentionResult;
     let scores = batchedMatMul(scale === 1 ? q : tf.mul(q, scale), k, false, true);
     if (options.bias) scores = tf.add(scores, options.bias);
     const weights = maskedSoftmax(scores, mask);
     return { output: batchedMatMul(weights, v), weights };
+  });
+}
+
+/**
+ * The output of scaledDotProductAttention without its weights, for callers that do not need
+ * them (local and sparse attention, models at inference). Same result; on wasm each (batch, head)
+ * entry's scores and weights are freed as soon as its output is computed, so the live memory is
+ * one entry's [nq, nk] instead of all of them.
+ */
+export function attentionOutput(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttentionOptions = {}): tf.Tensor {
+  const { nq, nk, dk } = checkQKV(q, k, v);
+  const scoreShape = [...q.shape.slice(0, -2), nq, nk];
+  if (options.mask) checkBroadcastable('mask', options.mask.shape, 'scores', scoreShape);
+  if (options.bias) checkBroadcastable('bias', options.bias.shape, 'scores', scoreShape);
+  if (!onWasm()) return tf.tidy(() => scaledDotProductAttention(q, k, v, options).output);
+  const scale = options.scale ?? 1 / Math.sqrt(dk);
+  return tf.tidy(() => {
+    const mask = options.causal ? combineMasks(options.mask, causalMask(nq, nk)) : (options.mask ?? null);
+    return attendPerEntry(q, k, v, scale, mask, options.bias ?? null, false).output;
   });
 }
 
@@ -86,7 +105,15 @@ function entrySlice(t: tf.Tensor, batch: number[], entry: number): tf.Tensor {
  * batched and transposed matmuls are slow and whose slices of large tensors are slow (see
  * matmul.ts): slice only q, k, v, transpose each k_i explicitly, and stack the results.
  */
-function attendPerEntry(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number, mask: tf.Tensor | null, bias: tf.Tensor | null): AttentionResult {
+function attendPerEntry(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  scale: number,
+  mask: tf.Tensor | null,
+  bias: tf.Tensor | null,
+  keepWeights = true,
+): { output: tf.Tensor; weights: tf.Tensor | null } {
   const batch = q.shape.slice(0, -2);
   const [nq, dk] = q.shape.slice(-2) as [number, number];
   const [nk, dv] = v.shape.slice(-2) as [number, number];
@@ -102,11 +129,12 @@ function attendPerEntry(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, scale: number,
       let s = tf.matMul(qs[i]!, tf.transpose(ks[i]!));
       if (bias) s = tf.add(s, entrySlice(bias, batch, i));
       const w = maskedSoftmax(s, mask ? entrySlice(mask, batch, i) : null);
-      return { w, o: tf.matMul(w, vs[i]!) };
+      const o = tf.matMul(w, vs[i]!);
+      return keepWeights ? { w, o } : { o };
     });
-    weights.push(w);
+    if (w) weights.push(w);
     outputs.push(o);
   }
   const merge = (parts: tf.Tensor[], cols: number) => tf.reshape(count === 1 ? parts[0]! : tf.stack(parts), [...batch, nq, cols]);
-  return { output: merge(outputs, dv), weights: merge(weights, nk) };
+  return { output: merge(outputs, dv), weights: keepWeights ? merge(weights, nk) : null };
 }

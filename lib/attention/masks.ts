@@ -133,41 +133,60 @@ export function fixedMask(n: number, stride: number, summary = 1): tf.Tensor2D {
 }
 
 export interface BigBirdOptions {
-  /** Number of global tokens (the first `numGlobal` positions attend everywhere and are seen by all). */
+  /** Global tokens (blocks): they attend everywhere and every query attends to them. */
   numGlobal?: number;
-  /** Sliding-window radius. */
+  /** Sliding-window radius, in tokens (blocks). */
   window?: number;
-  /** Random keys per query. */
+  /** Random keys (key blocks) per query (query block). */
   numRandom?: number;
   /** Seed for the random links. */
   seed?: number;
+  /**
+   * Tokens per block (default 1). With blockSize > 1 the pattern is the paper's block-sparse
+   * form: numGlobal, window and numRandom count blocks, and all queries of a block share their
+   * random key blocks, so a block of queries needs only (2·window + 1 + numRandom + numGlobal)
+   * key blocks, which is what makes it fast.
+   */
+  blockSize?: number;
 }
 
 /**
- * BigBird-style pattern (Zaheer et al. 2020): global tokens + sliding window + random links.
- * Bidirectional. The random links are drawn per query row with a seeded Rng, so the same seed
- * gives the same pattern everywhere. (The paper works on blocks of tokens; this is the
- * token-level version of the same idea.)
+ * BigBird-style pattern (Zaheer et al. 2020): global + sliding window + random links,
+ * bidirectional, at the level of tokens (blockSize 1, the picture) or of blocks of tokens (the
+ * paper's block-sparse form). The random links are drawn with a seeded Rng, so the same seed
+ * gives the same pattern everywhere.
  */
 export function bigBirdPattern(n: number, options: BigBirdOptions = {}): AttentionPattern {
   checkPositiveInt('n', n);
-  const { numGlobal = 1, window = 1, numRandom = 2, seed = 0 } = options;
+  const { numGlobal = 1, window = 1, numRandom = 2, seed = 0, blockSize = 1 } = options;
+  checkPositiveInt('blockSize', blockSize);
+  const blocks = Math.ceil(n / blockSize);
+  const block = (i: number) => Math.floor(i / blockSize);
   const rng = new Rng(seed);
   const random: Set<number>[] = [];
-  for (let i = 0; i < n; i++) {
+  for (let b = 0; b < blocks; b++) {
     const picks = new Set<number>();
-    const want = Math.min(numRandom, n);
-    while (picks.size < want) picks.add(rng.int(0, n));
+    const want = Math.min(numRandom, blocks);
+    while (picks.size < want) picks.add(rng.int(0, blocks));
     random.push(picks);
   }
+  const allows = (i: number, j: number) => {
+    const bi = block(i);
+    const bj = block(j);
+    return bi < numGlobal || bj < numGlobal || Math.abs(bi - bj) <= window || (bi < blocks && random[bi]!.has(bj));
+  };
   return {
-    name: `BigBird g=${numGlobal} w=${window} r=${numRandom} seed=${seed}`,
-    allows: (i, j) => i < numGlobal || j < numGlobal || Math.abs(i - j) <= window || (i < n && random[i]!.has(j)),
+    name: `BigBird g=${numGlobal} w=${window} r=${numRandom}${blockSize > 1 ? ` (blocks of ${blockSize})` : ''} seed=${seed}`,
+    allows,
     keys: (i, nk) => {
-      if (i < numGlobal) return range(0, nk);
-      const set = new Set<number>([...range(0, Math.min(numGlobal, nk)), ...range(i - window, Math.min(nk, i + window + 1))]);
-      if (i < n) for (const j of random[i]!) if (j < nk) set.add(j);
-      return [...set].sort((a, b) => a - b);
+      const bi = block(i);
+      if (bi < numGlobal) return range(0, nk);
+      const blockRange = (b: number) => range(b * blockSize, Math.min(nk, (b + 1) * blockSize));
+      const chosen = new Set<number>();
+      for (let b = 0; b < numGlobal; b++) chosen.add(b);
+      for (let b = bi - window; b <= bi + window; b++) if (b >= 0) chosen.add(b);
+      if (bi < blocks) for (const b of random[bi]!) chosen.add(b);
+      return [...chosen].sort((a, b) => a - b).flatMap(blockRange);
     },
   };
 }

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { checkPositiveInt, formatShape } from '../shapes.js';
-import { checkQKV, scaledDotProductAttention } from './core.js';
+import { attentionOutput, checkQKV } from './core.js';
 import { maskFromPattern, patternKeys, type AttentionPattern } from './masks.js';
 
 export interface LocalOptions {
@@ -67,7 +67,7 @@ export function localAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options
       return tf.concat(shifted, axis + 1); // [..., blocks, width, d]
     };
     const mask = tf.tensor3d(allowed, [blocks, B, width], 'bool');
-    const { output } = scaledDotProductAttention(qBlocks, windows(k, dk), windows(v, dv), { mask, scale });
+    const output = attentionOutput(qBlocks, windows(k, dk), windows(v, dv), { mask, scale });
     const merged = tf.reshape(output, [...lead, blocks * B, dv]);
     return blocks * B === n ? merged : tf.slice(merged, merged.shape.map(() => 0), [...lead, n, dv]);
   });
@@ -153,7 +153,7 @@ export function sparseAttention(
         const qBlock = tf.slice(q, q.shape.map((_, i) => (i === axis ? block.start : 0)), q.shape.map((s, i) => (i === axis ? block.rows : s)));
         const index = tf.tensor1d(block.keys, 'int32');
         const mask = tf.tensor2d(block.mask, [block.rows, block.keys.length], 'bool');
-        return scaledDotProductAttention(qBlock, tf.gather(k, index, axis), tf.gather(v, index, axis), { mask, scale }).output;
+        return attentionOutput(qBlock, tf.gather(k, index, axis), tf.gather(v, index, axis), { mask, scale });
       }),
     );
     return outputs.length === 1 ? outputs[0]! : tf.concat(outputs, axis);

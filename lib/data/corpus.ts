@@ -36,7 +36,7 @@ export function makeParagraph(rng: Rng): string {
   const pet = rng.pick(PETS);
   const colour = rng.pick(COLOURS);
   const sentences = [`${name} lives in ${town} and keeps a ${colour} ${pet}.`];
-  const fillers = rng.int(1, 4);
+  const fillers = rng.int(0, 2);
   for (let i = 0; i < fillers; i++) sentences.push(fillerSentence(rng, name));
   sentences.push(
     rng.pick([

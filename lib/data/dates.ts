@@ -10,6 +10,7 @@
  * (50–99 → 1950–1999, 00–49 → 2000–2049), so the years 1950–2049 are covered exactly.
  */
 import { Rng } from '../random.js';
+import { CharVocab } from './vocab.js';
 
 export const MONTH_NAMES = [
   'January', 'February', 'March', 'April', 'May', 'June',
@@ -145,4 +146,13 @@ export function makeDateSplits(options: { train: number; validation?: number; te
   const draw = (pool: number[], n: number): DateExample[] =>
     Array.from({ length: n }, (_, i) => formatDate(dateFromIndex(pool[i % pool.length]!), rng));
   return { train: draw(trainDays, train), validation: draw(validationDays, validation), test: draw(testDays, test) };
+}
+
+/** Every character a date input can contain, and the ISO output alphabet, as vocabularies. */
+export function dateVocabularies(): { source: CharVocab; target: CharVocab } {
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  return {
+    source: new CharVocab([...' ,-./0123456789', ...letters.toUpperCase(), ...letters]),
+    target: new CharVocab([...'-0123456789']),
+  };
 }

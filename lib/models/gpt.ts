@@ -14,10 +14,13 @@ import { checkShapes } from '../shapes.js';
 import { matMul2d } from './matmul2d.js';
 import { Rng } from '../random.js';
 import {
+  causalMask,
+  maskedSoftmax,
+  mergeHeads,
+  splitHeads,
   createKVCache,
   disposeKVCache,
   initMultiHeadParams,
-  multiHeadAttention,
   multiHeadAttentionCached,
   type KVCache,
   type MultiHeadVariables,
@@ -73,6 +76,33 @@ export function pickToken(logits: ArrayLike<number>, rng: Rng, options: { temper
     if (u <= 0) return allowed[j]!;
   }
   return allowed[allowed.length - 1]!;
+}
+
+/**
+ * Causal multi-head self-attention for training, computed with whole-batch tensor ops:
+ * softmax(q kᵀ/√d_k, causal) v over all heads at once. The same result as lib/attention's
+ * multiHeadAttention(params, x, x, { causal: true }), whose wasm path loops over (batch, head)
+ * pairs in 2-D products: fast for one long sequence, but thousands of small kernels for a
+ * training batch. Projections and masks come from lib/attention.
+ */
+export function causalSelfAttention(params: MultiHeadVariables, x: tf.Tensor, numHeads: number): { output: tf.Tensor; weights: tf.Tensor } {
+  const [b, n, d] = x.shape as [number, number, number];
+  return tf.tidy(() => {
+    const flat = tf.reshape(x, [b * n, d]);
+    const project = (w: tf.Tensor, bias: tf.Tensor | undefined) => {
+      const y = matMul2d(flat, w);
+      return splitHeads(tf.reshape(bias ? tf.add(y, bias) : y, [b, n, -1]), numHeads); // [b, h, n, dHead]
+    };
+    const q = project(params.wq, params.bq);
+    const k = project(params.wk, params.bk);
+    const v = project(params.wv, params.bv);
+    const dHead = q.shape[3];
+    const scores = tf.matMul(tf.mul(q, 1 / Math.sqrt(dHead)), tf.transpose(k, [0, 1, 3, 2])); // [b, h, n, n]
+    const weights = maskedSoftmax(scores, causalMask(n));
+    const merged = tf.reshape(mergeHeads(tf.matMul(weights, v)), [b * n, -1]);
+    const out = matMul2d(merged, params.wo);
+    return { output: tf.reshape(params.bo ? tf.add(out, params.bo) : out, [b, n, d]), weights };
+  });
 }
 
 export class GPT {
@@ -131,7 +161,7 @@ export class GPT {
       const weights: tf.Tensor[] = [];
       for (const b of this.blocks) {
         const h = layerNorm(x, b.ln1);
-        const a = multiHeadAttention(b.attn, h, h, { numHeads: this.config.numHeads, causal: true });
+        const a = causalSelfAttention(b.attn, h, this.config.numHeads);
         if (options.returnWeights) weights.push(a.weights);
         x = tf.add(x, a.output);
         x = tf.add(x, feedForward(layerNorm(x, b.ln2), b.mlp, 'gelu'));

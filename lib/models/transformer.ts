@@ -60,7 +60,7 @@ export function feedForward(x: tf.Tensor, p: FeedForwardParams, activation: 'rel
 
 /** GELU, tanh approximation (Hendrycks & Gimpel 2016), as in GPT-2. */
 export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))));
+  return tf.tidy(() => tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.mul(x, tf.mul(x, x)))))))));
 }
 
 export interface EncoderBlockParams {
