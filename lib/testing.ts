@@ -97,7 +97,7 @@ export function expectTrue(condition: boolean, message: string): void {
 }
 
 export interface CheckOptions {
-  /** Print the ✓ line on success too (default true). */
+  /** Do not print the ✓ line when the check passes. */
   quiet?: boolean;
 }
 

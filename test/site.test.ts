@@ -65,7 +65,7 @@ describe('site building blocks', () => {
       'f',
     );
     assert.equal(rendered.figures, 1);
-    assert.deepEqual(rendered.headings, [{ id: 'part-one', text: 'Part one' }]);
+    assert.deepEqual(rendered.headings, [{ id: 'part-one', text: 'Part one', html: 'Part one', level: 2 }]);
     assert.match(rendered.html, /<div class="plotly-figure" id="f-1"><\/div><script type="application\/json" class="plotly-spec" data-for="f-1">/);
     assert.ok(!rendered.html.includes('fallback'), 'the plotly MIME type wins over the HTML fallback');
     assert.ok(!rendered.html.includes('</script> title'), 'a </script> inside the spec is escaped');

@@ -1,6 +1,6 @@
 /**
  * `attention-kit grade <submission.ipynb | folder> [--results results.json] [--csv scores.csv]
- *   [--assignment NAME] [--solutions DIR] [--cell-timeout S] [--timeout S] [--memory-mb M] [--seed N] [--json]`
+ *   [--assignment NAME] [--solutions DIR] [--jobs N] [--cell-timeout S] [--timeout S] [--memory-mb M] [--seed N] [--json]`
  *
  * Grades in a sandboxed kernel (see cli/grader/grade.ts and docs/threat-model.md). A folder grades
  * every notebook in it and writes a CSV of scores (default <folder>/scores.csv); with --assignment,
@@ -37,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
   const total = option(args, '--timeout');
   const memory = option(args, '--memory-mb');
   const seed = option(args, '--seed');
+  const jobs = Math.max(1, Number(option(args, '--jobs') ?? 1));
   const asJson = args.includes('--json');
   const targets = args.filter((a) => a !== '--json');
   if (targets.length !== 1 || targets[0]!.startsWith('-')) {
@@ -88,20 +89,33 @@ export async function main(argv: string[]): Promise<number> {
   // A folder of submissions.
   const files = readdirSync(target).filter((f) => f.endsWith('.ipynb')).sort();
   const rows = [['file', 'assignment', 'score', 'max_score', 'seconds', 'error'].join(',')];
-  const all: GradeResult[] = [];
-  for (const f of files) {
-    const path = join(target, f);
-    try {
-      const r = await gradeSubmission(path, opts);
-      all.push(r);
-      console.log(formatReport(r) + '\n');
-      rows.push([f, r.assignment, r.score, r.maxScore, r.seconds.toFixed(1), ''].map(csvField).join(','));
-    } catch (error) {
-      const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-      console.error(`✗ ${basename(path)}: ${message}`);
-      rows.push([f, '', 0, '', '', message].map(csvField).join(','));
+  const outcomes: (GradeResult | string)[] = Array(files.length).fill('not graded');
+  // --jobs N grades N notebooks at a time (each in its own kernel).
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < files.length) {
+      const k = next++;
+      const path = join(target, files[k]!);
+      try {
+        const r = await gradeSubmission(path, opts);
+        outcomes[k] = r;
+        console.log(formatReport(r) + '\n');
+      } catch (error) {
+        const message = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+        outcomes[k] = message;
+        console.error(`✗ ${basename(path)}: ${message}`);
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
+  const all: GradeResult[] = [];
+  outcomes.forEach((o, k) => {
+    if (typeof o === 'string') rows.push([files[k]!, '', 0, '', '', o].map(csvField).join(','));
+    else {
+      all.push(o);
+      rows.push([files[k]!, o.assignment, o.score, o.maxScore, o.seconds.toFixed(1), ''].map(csvField).join(','));
+    }
+  });
   const csvPath = csv ?? join(target, 'scores.csv');
   writeFileSync(csvPath, rows.join('\n') + '\n');
   console.log(`graded ${files.length} notebook(s); scores in ${csvPath}`);

@@ -80,6 +80,7 @@ class Sandbox:
         self.km = None
         self.kc = None
         self.killed_for_memory = False
+        self.kernel_pid: int | None = None
         self._watch_stop = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -98,6 +99,7 @@ class Sandbox:
         log_path = os.environ.get('ATTN_GRADER_KERNEL_LOG')
         log = open(log_path, 'ab') if log_path else subprocess.DEVNULL
         self.km.start_kernel(cwd=self.cwd, env=self.env, stdout=subprocess.DEVNULL, stderr=log, stdin=subprocess.DEVNULL)
+        self.kernel_pid = self.pid()
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=self.startup_timeout)
@@ -122,7 +124,7 @@ class Sandbox:
             time.sleep(POLL_S)
 
     def _kill_group(self) -> None:
-        pid = self.pid()
+        pid = self.pid() or self.kernel_pid
         if pid is None:
             return
         try:

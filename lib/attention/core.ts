@@ -41,7 +41,8 @@ export function checkQKV(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): { nq: number
  * softmax(q kᵀ · scale + bias, mask) v for q [..., nq, dk], k [..., nk, dk], v [..., nk, dv].
  * Returns the output [..., nq, dv] and the weights [..., nq, nk]. The scale is applied to q
  * (nq·dk multiplies) rather than to the scores (nq·nk). Without mask or bias this is three
- * kernels: two batched matmuls and one softmax.
+ * kernels: two batched matmuls and one softmax. (On wasm the same steps run per (batch, head)
+ * entry with 2-D matmuls, which that backend does 15× faster; see attendPerEntry.)
  */
 export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttentionOptions = {}): AttentionResult {
   const { nq, nk, dk } = checkQKV(q, k, v);

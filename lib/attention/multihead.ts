@@ -88,7 +88,10 @@ export function mergeHeads(x: tf.Tensor): tf.Tensor3D {
 export function repeatKvHeads(x: tf.Tensor, groups: number): tf.Tensor4D {
   const { b, h, n, d } = checkShapes({ x: [x, ['b', 'h', 'n', 'd']] });
   if (groups === 1) return x.clone() as tf.Tensor4D;
-  return tf.tidy(() => tf.reshape(tf.tile(tf.expandDims(x, 2), [1, 1, groups, 1, 1]), [b!, h! * groups, n!, d!])) as tf.Tensor4D;
+  // A gather along the head axis (rather than tile on a rank-5 view, which has no gradient in
+  // TensorFlow.js): index i·groups + r → head i.
+  const index = Array.from({ length: h! * groups }, (_, i) => Math.floor(i / groups));
+  return tf.tidy(() => tf.gather(x, tf.tensor1d(index, 'int32'), 1)) as tf.Tensor4D;
 }
 
 /**

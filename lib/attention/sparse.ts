@@ -3,7 +3,9 @@
  * mask allows, so memory and time grow with the number of allowed pairs instead of n².
  */
 import * as tf from '@tensorflow/tfjs';
-import { checkPositiveInt, formatShape } from '../shapes.js';
+import { checkPositiveInt, checkShapes, formatShape } from '../shapes.js';
+import { batchedMatMul } from './matmul.js';
+import { maskedSoftmax } from './softmax.js';
 import { attentionOutput, checkQKV } from './core.js';
 import { maskFromPattern, patternKeys, type AttentionPattern } from './masks.js';
 
@@ -163,4 +165,44 @@ export function sparseAttention(
 /** The dense 0/1 mask of a pattern, for pictures and for checking sparseAttention. */
 export function patternMask(pattern: AttentionPattern, nq: number, nk = nq): tf.Tensor2D {
   return maskFromPattern(pattern, nq, nk);
+}
+
+/** Parameters of Luong's predictive alignment: wp [dq, da], vp [da]. */
+export interface LocalPParams {
+  wp: tf.Tensor;
+  vp: tf.Tensor;
+}
+
+/**
+ * Luong et al. 2015 local-p attention: each query predicts where to look,
+ *
+ *   p_i = nk · sigmoid(v_pᵀ tanh(W_p q_i)),
+ *   w_ij = softmax_{|j − p_i| ≤ D}(q_i · k_j) · exp(−(j − p_i)² / (2σ²)),   σ = D / 2,
+ *
+ * a softmax over the window [p_i − D, p_i + D] reweighted by a Gaussian centred on p_i (not
+ * renormalised, as in the paper). The Gaussian makes p_i, and so W_p and v_p, trainable; the
+ * window edges themselves carry no gradient. q [..., nq, dq], k [..., nk, dq], v [..., nk, dv]
+ * → { output [..., nq, dv], weights [..., nq, nk], centers [..., nq] }.
+ */
+export function localPAttention(
+  q: tf.Tensor,
+  k: tf.Tensor,
+  v: tf.Tensor,
+  params: LocalPParams,
+  options: { window: number },
+): { output: tf.Tensor; weights: tf.Tensor; centers: tf.Tensor } {
+  const { nk, dk } = checkQKV(q, k, v);
+  checkShapes({ wp: [params.wp, ['dq', 'da']], vp: [params.vp, ['da']] }, { dq: dk });
+  const D = options.window;
+  if (!(D > 0)) throw new Error(`localPAttention: window must be > 0, got ${D}`);
+  return tf.tidy(() => {
+    const hidden = tf.tanh(batchedMatMul(q, params.wp)); // [..., nq, da]
+    const centers = tf.mul(tf.sigmoid(tf.squeeze(batchedMatMul(hidden, tf.reshape(params.vp, [-1, 1])), [-1])), nk); // [..., nq]
+    const distance = tf.sub(tf.range(0, nk, 1, 'float32'), tf.expandDims(centers, -1)); // j − p_i: [..., nq, nk]
+    const inWindow = tf.lessEqual(tf.abs(distance), D);
+    const sigma = D / 2;
+    const gaussian = tf.exp(tf.div(tf.neg(tf.square(distance)), 2 * sigma * sigma));
+    const weights = tf.mul(maskedSoftmax(batchedMatMul(q, k, false, true), inWindow), gaussian);
+    return { output: batchedMatMul(weights, v), weights, centers };
+  });
 }

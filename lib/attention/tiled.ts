@@ -39,8 +39,9 @@ export type OnlineState = {
 export function onlineSoftmaxStep(state: OnlineState, s: tf.Tensor, vBlock: tf.Tensor, allowed?: tf.Tensor): OnlineState {
   return tf.tidy((): OnlineState => {
     const mNew = tf.maximum(state.m, tf.max(s, -1, true));
-    // Rows whose max is still −∞ (nothing allowed yet) use 0 as the shift: p and c are 0 there.
-    const shift = tf.where(tf.isFinite(mNew), mNew, tf.zerosLike(mNew));
+    // Rows whose max is still −∞ (nothing allowed yet) shift by −1e30 instead: p and c are then
+    // exp(−∞) = 0 rather than exp(−∞ + ∞) = NaN. (maximum keeps this differentiable.)
+    const shift = tf.maximum(mNew, -1e30);
     let p = tf.exp(tf.sub(s, shift));
     if (allowed) p = tf.where(allowed, p, tf.zerosLike(p));
     const c = tf.exp(tf.sub(state.m, shift));
@@ -135,7 +136,8 @@ export function tiledAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options
         state = next;
       }
       // A row that saw only masked keys has lse ≈ −1e30: give it zeros, like maskedSoftmax.
-      outputs.push(tf.tidy(() => tf.mul(state.out, tf.cast(tf.greater(state.lse, -1e29), 'float32'))));
+      // (tf.step rather than a comparison: it has a (zero) gradient, so tiledAttention stays differentiable.)
+      outputs.push(tf.tidy(() => tf.mul(state.out, tf.step(tf.add(state.lse, 1e29)))));
       tf.dispose([qBlock, state.lse, state.out]);
     }
     return outputs.length === 1 ? outputs[0]! : tf.concat(outputs, rank - 2);

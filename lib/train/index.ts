@@ -3,3 +3,4 @@ export * from './loop.js';
 export * from './optim.js';
 export * from './metrics.js';
 export * from './fit-seq2seq.js';
+export * from './fit-gpt.js';
