@@ -3,14 +3,19 @@
  * and linear attention over n = 128 … 8192 (d = 64, 8 heads, batch 1) on the active backend.
  *
  * For each method and n it records
- * - time: median wall time of a call, waiting for the output's data (timeOp in lib/measure.ts);
+ * - time: median wall time of a call, waiting for the output's data, and the median CPU time of
+ *   this process during the call (process.cpuUsage). On the wasm and cpu backends TensorFlow.js
+ *   computes on this one thread, so CPU time is the compute time even when other processes
+ *   share the cores (wall time then also counts the waiting); throughput and scaling use CPU time
+ *   there, wall time on GPU and native backends (whose work runs on other threads);
  * - GFLOP/s: the multiply-adds the method actually executes (2 FLOPs each) over that time;
  * - peak bytes: the largest total size of the tensor buffers alive at any moment of one call,
  *   minus what was alive before it (see measurePeakBytes). Every intermediate (scores, weights,
  *   tiles, stacked copies) is seen at its largest; views that share a buffer (reshapes) count
  *   once. Scratch memory inside a kernel (e.g. XNNPACK's packed weights) is not a tensor buffer
  *   and is not counted.
- * and, in the same run, the backend's matmul GFLOP/s on square 512² and 1024² products, so
+ * and, in the same run and with the same clock, the backend's matmul GFLOP/s on square 512² and
+ * 1024² products (measured at the start and at the end; the best is the reference), so
  * that attention's throughput can be read as a fraction of what the backend's matmul achieves
  * (absolute numbers on a shared machine are noisy; ratios from one run are not).
  */
@@ -19,12 +24,10 @@ import {
   bigBirdPattern,
   linearAttention,
   localAttention,
-  matmulGflops,
   scaledDotProductAttention,
   sparseAttention,
   sparseLayout,
   tiledAttention,
-  timeOp,
 } from '../lib/index.js';
 
 export type MethodName = 'exact' | 'tiled' | 'local' | 'sparse' | 'linear';
@@ -51,8 +54,12 @@ export interface BenchConfig {
 export interface BenchRow {
   method: MethodName;
   n: number;
-  /** Median seconds per call (null when skipped). */
+  /** Median seconds per call on the bench's clock (CPU time on wasm/cpu, else wall); null when skipped. */
   seconds: number | null;
+  /** Median wall-clock seconds per call. */
+  wallSeconds: number | null;
+  /** Median process CPU seconds per call. */
+  cpuSeconds: number | null;
   samples: number[];
   flops: number;
   gflops: number | null;
@@ -72,6 +79,8 @@ export interface BenchResult {
   config: BenchConfig;
   matmul: { n: number; gflops: number }[];
   matmulGflops: number;
+  /** Which clock `seconds` and GFLOP/s use. */
+  clock: 'cpu' | 'wall';
   rows: BenchRow[];
   summary: Record<string, number | string | null>;
   /** How peak bytes were measured on this backend (see measurePeakBytes). */
@@ -105,6 +114,54 @@ function predictExactBytes(n: number, h: number, d: number): number {
   return 2 * h * n * n * BYTES + 4 * h * n * d * BYTES;
 }
 
+export interface CallTiming {
+  /** Median of the chosen clock. */
+  seconds: number;
+  wallSeconds: number;
+  cpuSeconds: number;
+  samples: number[];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** The bench's clock: CPU time where TensorFlow.js computes on this thread (wasm, cpu). */
+export function benchClock(backend = tf.getBackend()): 'cpu' | 'wall' {
+  return backend === 'wasm' || backend === 'cpu' ? 'cpu' : 'wall';
+}
+
+/** Time `repeats` calls of fn (after `warmup` untimed ones), waiting for the output's data. */
+export async function timeCalls(fn: () => tf.Tensor, repeats: number, warmup = 0): Promise<CallTiming> {
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < warmup + repeats; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const out = fn();
+    await out.data();
+    const dt = (performance.now() - t0) / 1000;
+    const dc = process.cpuUsage(c0);
+    out.dispose();
+    if (i < warmup) continue;
+    wall.push(dt);
+    cpu.push((dc.user + dc.system) / 1e6);
+  }
+  const clock = benchClock();
+  const samples = clock === 'cpu' ? cpu : wall;
+  return { seconds: median(samples), wallSeconds: median(wall), cpuSeconds: median(cpu), samples };
+}
+
+/** Matmul GFLOP/s on n×n float32 products, on the bench's clock. */
+export async function benchMatmul(n: number): Promise<{ n: number; gflops: number }> {
+  const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
+  const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
+  try {
+    const t = await timeCalls(() => tf.matMul(a, b), 5, 2);
+    return { n, gflops: (2 * n * n * n) / t.seconds / 1e9 };
+  } finally {
+    tf.dispose([a, b]);
+  }
+}
+
 /** Repeats per size: enough for a median at small n, one or two at large n. */
 function repeatsFor(seconds: number): number {
   if (seconds > 5) return 1;
@@ -117,7 +174,8 @@ export async function runAttentionBench(config: BenchConfig, log: (line: string)
   const started = performance.now();
   const { heads: h, dHead: d } = config;
   const matmul: { n: number; gflops: number }[] = [];
-  for (const n of [512, 1024]) matmul.push({ n, gflops: (await matmulGflops(n, { repeats: 5 })).gflops });
+  for (const n of [512, 1024]) matmul.push(await benchMatmul(n));
+  log(`clock: ${benchClock() === 'cpu' ? 'process CPU time' : 'wall time'}`);
   log(`matmul: ${matmul.map((m) => `${m.n}² ${m.gflops.toFixed(1)} GFLOP/s`).join(', ')}`);
 
   const rows: BenchRow[] = [];
@@ -142,7 +200,7 @@ export async function runAttentionBench(config: BenchConfig, log: (line: string)
     }
   }
   // Matmul again at the end: the machine may have been busier or quieter than at the start.
-  for (const n of [512, 1024]) matmul.push({ n, gflops: (await matmulGflops(n, { repeats: 5 })).gflops });
+  for (const n of [512, 1024]) matmul.push(await benchMatmul(n));
   const reference = maxMatmul(matmul);
   for (const row of rows) row.ofMatmul = row.gflops === null ? null : row.gflops / reference;
   return {
@@ -152,6 +210,7 @@ export async function runAttentionBench(config: BenchConfig, log: (line: string)
     config,
     matmul,
     matmulGflops: reference,
+    clock: benchClock(),
     rows,
     summary: summarise(rows, reference),
     memoryMethod: lastMemoryMethod,
@@ -176,7 +235,7 @@ async function benchOne(
   skipForTime: boolean,
 ): Promise<BenchRow> {
   const { heads: h, dHead: d } = config;
-  const base = { method, n, samples: [] as number[] };
+  const base = { method, n, samples: [] as number[], wallSeconds: null, cpuSeconds: null };
   let fn: () => tf.Tensor;
   let flops: number;
   let note: string | undefined;
@@ -227,9 +286,9 @@ async function benchOne(
   const firstSeconds = (performance.now() - t0) / 1000;
   out.dispose();
   lastMemoryMethod = memoryMethod;
-  const timing = await timeOp(fn, { warmup: 0, repeats: repeatsFor(firstSeconds) });
+  const timing = await timeCalls(fn, repeatsFor(firstSeconds));
   const gflops = flops / timing.seconds / 1e9;
-  return { ...base, seconds: timing.seconds, samples: timing.samples, flops, gflops, ofMatmul: null, peakBytes, note };
+  return { ...base, seconds: timing.seconds, wallSeconds: timing.wallSeconds, cpuSeconds: timing.cpuSeconds, samples: timing.samples, flops, gflops, ofMatmul: null, peakBytes, note };
 }
 
 /**
@@ -350,16 +409,17 @@ const mib = (b: number | null | undefined) => (b === null || b === undefined ? '
 export function formatRow(r: BenchRow, matmul: number): string {
   if (r.seconds === null) return `${r.method.padEnd(7)} ${String(r.n).padStart(5)}  skipped: ${r.skipped}`;
   const pct = ((r.gflops! / matmul) * 100).toFixed(0);
-  return `${r.method.padEnd(7)} ${String(r.n).padStart(5)} ${(r.seconds * 1000).toFixed(1).padStart(10)} ${r.gflops!.toFixed(2).padStart(8)} ${pct.padStart(5)}% ${mib(r.peakBytes).padStart(10)}  ${r.note ?? ''}`;
+  return `${r.method.padEnd(7)} ${String(r.n).padStart(5)} ${(r.wallSeconds! * 1000).toFixed(1).padStart(10)} ${(r.cpuSeconds! * 1000).toFixed(1).padStart(10)} ${r.gflops!.toFixed(2).padStart(8)} ${pct.padStart(5)}% ${mib(r.peakBytes).padStart(10)}  ${r.note ?? ''}`;
 }
 
 export function formatTable(result: BenchResult): string {
   const lines = [
     `attention benchmark on ${result.backend} (${result.machine.cpus} CPUs, node ${result.machine.node}), d=${result.config.dHead}, ${result.config.heads} heads, batch 1`,
     `matmul: ${result.matmul.map((m) => `${m.n}² ${m.gflops.toFixed(1)}`).join(', ')} GFLOP/s → reference ${result.matmulGflops.toFixed(1)} GFLOP/s`,
+    `clock for GFLOP/s and scaling: ${result.clock === 'cpu' ? 'process CPU time (single-threaded backend; immune to other load)' : 'wall time'}`,
     `peak memory: ${result.memoryMethod}`,
     '',
-    `${'method'.padEnd(7)} ${'n'.padStart(5)} ${'ms'.padStart(10)} ${'GFLOP/s'.padStart(8)} ${'%mm'.padStart(6)} ${'peak MiB'.padStart(10)}  note`,
+    `${'method'.padEnd(7)} ${'n'.padStart(5)} ${'wall ms'.padStart(10)} ${'cpu ms'.padStart(10)} ${'GFLOP/s'.padStart(8)} ${'%mm'.padStart(6)} ${'peak MiB'.padStart(10)}  note`,
     ...result.rows.map((r) => formatRow({ ...r }, result.matmulGflops)),
     '',
     'summary:',

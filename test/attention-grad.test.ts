@@ -18,6 +18,7 @@ import {
   linearAttention,
   registerFastWasmKernels,
   onlineSoftmaxStep,
+  localPAttention,
 } from '../lib/index.js';
 import { assertClose } from './helpers/kit.js';
 import { flat, randn } from './helpers/attention-ref.js';
@@ -86,6 +87,13 @@ describe('gradients match finite differences', () => {
     };
     checkGradient(fold, randn([4, 7], 7, 2), 'online softmax');
     v2.dispose();
+  });
+
+  it('Luong local-p: the predicted centre is trainable through the Gaussian (w.r.t. W_p)', () => {
+    const q = tf.tensor(randn([5, 4], 8)), kk = tf.tensor(randn([9, 4], 9)), vv = tf.tensor(randn([9, 2], 10));
+    const vp = tf.tensor(randn([3], 11));
+    checkGradient((wp) => localPAttention(q, kk, vv, { wp, vp }, { window: 20 }).output, randn([4, 3], 12), 'local-p');
+    tf.dispose([q, kk, vv, vp]);
   });
 
   it('sparseAttention w.r.t. k and v (through the gather gradient)', () => {

@@ -40,6 +40,7 @@ import {
   hardAttention,
   gumbelSoftmax,
   localAttention,
+  localPAttention,
   sparseAttention,
   sparseLayout,
   linearAttention,
@@ -382,6 +383,28 @@ describe('localAttention', () => {
 
   it('rejects nq ≠ nk, naming shapes', () => {
     assert.throws(() => localAttention(tf.zeros([3, 4]), tf.zeros([5, 4]), tf.zeros([5, 4]), { window: 1 }), /\[3, 4\] and \[5, 4\]/);
+  });
+});
+
+describe('Luong local-p attention', () => {
+  it('matches the loop formula: window softmax × Gaussian around p_i = nk·σ(v_pᵀ tanh(W_p q_i)) (atol 1e-5)', () => {
+    const nq = 3, nk = 9, d = 4, da = 5, D = 2;
+    const q = randn([nq, d], 120) as Mat, k = randn([nk, d], 121) as Mat, v = randn([nk, 2], 122) as Mat;
+    const wp = randn([d, da], 123) as Mat, vp = randn([da], 124) as number[];
+    const got = tf.tidy(() => {
+      const r = localPAttention(tf.tensor(q), tf.tensor(k), tf.tensor(v), { wp: tf.tensor(wp), vp: tf.tensor(vp) }, { window: D });
+      return { w: r.weights.arraySync() as Mat, o: r.output.arraySync() as Mat, p: r.centers.arraySync() as number[] };
+    });
+    q.forEach((qi, i) => {
+      const h = wp[0]!.map((_, c) => Math.tanh(qi.reduce((s, x, r) => s + x * wp[r]![c]!, 0)));
+      const p = nk / (1 + Math.exp(-dot(h, vp)));
+      assertClose([got.p[i]!], [p], 1e-4, 0, 'center');
+      const inside = k.map((_, j) => Math.abs(j - p) <= D);
+      const soft = softmaxRow(k.map((kj) => dot(qi, kj)), inside);
+      const w = soft.map((x, j) => x * Math.exp(-((j - p) ** 2) / (2 * (D / 2) ** 2)));
+      assertClose(got.w[i]!, w, 1e-5, 0, `weights row ${i}`);
+      assertClose(got.o[i]!, [0, 1].map((c) => w.reduce((s, wj, j) => s + wj * v[j]![c]!, 0)), 1e-5, 0, `output row ${i}`);
+    });
   });
 });
 

@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -186,6 +186,25 @@ describe('the course site (attention-kit site) in Chromium', () => {
     const lessonHtml = readFileSync(join(out, 'lessons', lesson04!.replace(/\.ipynb$/, '.html')), 'utf8');
     assert.match(lessonHtml, /class="output stream stdout"/, 'lesson 04 shows its printed output');
     assert.doesNotMatch(lessonHtml, /class="output error"|class="banner error"|class="math-error"/);
+  });
+
+  test('--no-execute reuses executed copies; --out never wipes a folder the site did not write', () => {
+    assert.equal(build.status, 0, 'the site did not build');
+    const again = runCli(['site', '--out', out, '--no-execute']);
+    assert.equal(again.status, 0, again.stdout + again.stderr);
+    const page = `lessons/${lesson04!.replace(/\.ipynb$/, '.html')}`;
+    assert.match(again.stdout, new RegExp(`${page.replace(/[.]/g, '\\.')}\\s+\\(cached outputs`), 'lesson 04 kept the outputs of the first build');
+    assert.match(readFileSync(join(out, page), 'utf8'), /class="output stream stdout"/);
+    const other = mkdtempSync(join(tmpdir(), 'ak-not-a-site-'));
+    try {
+      writeFileSync(join(other, 'precious.txt'), 'keep me');
+      const refused = runCli(['site', '--out', other, '--no-execute']);
+      assert.notEqual(refused.status, 0);
+      assert.match(refused.stderr, /was not written by `attention-kit site`/);
+      assert.equal(readFileSync(join(other, 'precious.txt'), 'utf8'), 'keep me');
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
   });
 
   test('pages load from file:// with no console errors; formulas, tables and figures render', { timeout: 5 * 60_000 }, async () => {

@@ -175,7 +175,8 @@ class Sandbox:
         status = reply.get('status')
         error = None
         if status == 'error':
-            error = f"{reply.get('ename', 'Error')}: {reply.get('evalue', '')}".strip()
+            # tslab's error replies carry no ename/evalue: the message is on stderr.
+            error = first_error_line(out['stderr']) or f"{reply.get('ename', 'Error')}: {reply.get('evalue', '')}".strip()
         elif status == 'abort':
             error = 'the kernel kept aborting this cell'
         elif looks_like_error(out['stderr']):
