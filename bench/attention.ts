@@ -437,10 +437,10 @@ export function benchHtml(result: BenchResult, plotlyScript: { src?: string; inl
     });
   const sizes = result.config.sizes;
   const charts = [
-    { id: 'time', title: 'Time per call (s)', data: series((r) => r.seconds), ylog: true },
+    { id: 'time', title: `Time per call (s, ${result.clock === 'cpu' ? 'process CPU time' : 'wall time'})`, data: series((r) => r.seconds), ylog: true },
     {
       id: 'gflops',
-      title: 'Throughput (GFLOP/s executed)',
+      title: 'Throughput (GFLOP/s executed; dashed: matmul)',
       data: [...series((r) => r.gflops), { type: 'scatter', mode: 'lines', name: 'matmul (reference)', x: [sizes[0], sizes[sizes.length - 1]], y: [result.matmulGflops, result.matmulGflops], line: { dash: 'dash', color: 'black' } }],
       ylog: false,
     },

@@ -35,7 +35,7 @@ describe('measurePeakBytes', () => {
 describe('scalingExponent', () => {
   it('recovers the exponent of t = c·n^p (closed form)', () => {
     const rows = (p: number): BenchRow[] =>
-      [1024, 2048, 4096, 8192].map((n) => ({ method: 'linear', n, seconds: 3e-6 * n ** p, samples: [], flops: 0, gflops: 1, ofMatmul: 1, peakBytes: 0 }));
+      [1024, 2048, 4096, 8192].map((n) => ({ method: 'linear', n, seconds: 3e-6 * n ** p, wallSeconds: null, cpuSeconds: null, samples: [], flops: 0, gflops: 1, ofMatmul: 1, peakBytes: 0 }));
     assert.ok(Math.abs(scalingExponent(rows(1), 'linear')! - 1) < 1e-9);
     assert.ok(Math.abs(scalingExponent(rows(2), 'linear')! - 2) < 1e-9);
     assert.equal(scalingExponent(rows(1), 'exact'), null);
@@ -48,7 +48,7 @@ describe('attention-kit bench --quick', () => {
     const json = join(out, 'quick.json');
     const r = runCli(['bench', '--quick', '--backend', 'wasm', '--json', json], {}, 5 * 60_000);
     assert.equal(r.status, 0, r.stderr + r.stdout);
-    assert.match(r.stdout, /method\s+n\s+ms\s+GFLOP\/s/);
+    assert.match(r.stdout, /method\s+n\s+wall ms\s+cpu ms\s+GFLOP\/s/);
     const result = JSON.parse(readFileSync(json, 'utf8')) as BenchResult;
     assert.equal(result.backend, 'wasm');
     assert.deepEqual(result.config.sizes, [128, 256]);

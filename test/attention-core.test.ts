@@ -3,7 +3,7 @@
  * splitHeads/mergeHeads, applyRope, tiledAttention — each against plain-loop references
  * (test/helpers/attention-ref.ts), closed forms, finite differences and invariants.
  */
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -21,6 +21,7 @@ import {
   attentionOutput,
   onlineSoftmaxStep,
   mergeAttentionBlock,
+  setSplitThreshold,
 } from '../lib/index.js';
 import { assertClose, assertNoLeaks } from './helpers/kit.js';
 import { flat, naiveAttention, randn, softmaxRow, dot, type Mat } from './helpers/attention-ref.js';
@@ -96,191 +97,205 @@ describe('maskedSoftmax', () => {
   });
 });
 
-describe('scaledDotProductAttention', () => {
-  const B = 2, NQ = 4, NK = 6, D = 8, DV = 5;
-  const q = randn([B, NQ, D], 10);
-  const k = randn([B, NK, D], 11);
-  const v = randn([B, NK, DV], 12);
-
-  it('matches the loop reference, batched (atol 1e-5)', async () => {
-    const { output, weights } = await assertNoLeaks(() =>
-      tf.tidy(() => {
-        const r = scaledDotProductAttention(tf.tensor(q), tf.tensor(k), tf.tensor(v));
-        return { output: r.output.arraySync(), weights: r.weights.arraySync() };
-      }),
-    );
-    for (let b = 0; b < B; b++) {
-      const ref = naiveAttention(q[b], k[b], v[b]);
-      assertClose(flat((output as number[][][])[b]), flat(ref.output), 1e-5, 0, 'output');
-      assertClose(flat((weights as number[][][])[b]), flat(ref.weights), 1e-6, 0, 'weights');
-    }
-  });
-
-  it('applies mask, causal (aligned to the end for nq < nk) and scale (atol 1e-5)', () => {
-    const padMask = [[1, 1, 1, 1, 0, 0]]; // [1, 6]
-    const r = tf.tidy(() => {
-      const out = scaledDotProductAttention(tf.tensor(q), tf.tensor(k), tf.tensor(v), { mask: tf.tensor(padMask), causal: true, scale: 0.3 });
-      return { o: out.output.arraySync() as number[][][], w: out.weights.arraySync() as number[][][] };
+// On wasm, big per-head products run as separate 2-D matmuls and small ones batched
+// (splitBatches); run these tests on both code paths.
+for (const [path, threshold] of [['batched products', Infinity], ['per-entry products', 0]] as const) {
+  describe(path, () => {
+    let previous = 0;
+    before(() => {
+      previous = setSplitThreshold(threshold);
     });
-    for (let b = 0; b < B; b++) {
-      const ref = naiveAttention(q[b], k[b], v[b], { scale: 0.3, allowed: (i, j) => padMask[0]![j] === 1 && j <= i + (NK - NQ) });
-      assertClose(flat(r.o[b]), flat(ref.output), 1e-5);
-      assertClose(flat(r.w[b]), flat(ref.weights), 1e-6);
-    }
-  });
-
-  it('causal: output at position i is unchanged when tokens after i change', () => {
-    const n = 7;
-    const x1 = randn([1, n, D], 20);
-    const x2 = x1.map((seq: Mat) => seq.map((row, i) => (i > 3 ? row.map((t) => t + 5) : row)));
-    const run = (x: Mat[]) => tf.tidy(() => {
-      const t = tf.tensor(x);
-      return scaledDotProductAttention(t, t, t, { causal: true }).output.arraySync() as number[][][];
+    after(() => {
+      setSplitThreshold(previous);
     });
-    const a = run(x1);
-    const b = run(x2);
-    for (let i = 0; i <= 3; i++) assertClose(a[0]![i]!, b[0]![i]!, 1e-6, 0, `position ${i}`);
-    assert.ok(Math.abs(a[0]![5]![0]! - b[0]![5]![0]!) > 1e-3, 'later positions do change');
-  });
 
-  it('weights rows sum to 1 and fully masked rows give zero output', () => {
-    const mask = tf.tensor2d([[1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1]]);
-    const r = tf.tidy(() => {
-      const out = scaledDotProductAttention(tf.tensor(q), tf.tensor(k), tf.tensor(v), { mask });
-      return { o: out.output.arraySync() as number[][][], w: out.weights.arraySync() as number[][][] };
-    });
-    assertClose(r.o[0]![1]!, [0, 0, 0, 0, 0], 0);
-    assertClose(r.o[1]![2]!, v[1][0], 1e-6);
-    assertClose(r.w[0]!.map((row) => row.reduce((s, x) => s + x, 0)), [1, 0, 1, 1], 1e-6);
-    mask.dispose();
-  });
+  describe(`scaledDotProductAttention (${path})`, () => {
+    const B = 2, NQ = 4, NK = 6, D = 8, DV = 5;
+    const q = randn([B, NQ, D], 10);
+    const k = randn([B, NK, D], 11);
+    const v = randn([B, NK, DV], 12);
 
-  it('attentionOutput equals the output of scaledDotProductAttention (mask, bias, causal; atol 1e-6)', async () => {
-    const bias = tf.tensor(randn([NQ, NK], 13));
-    const mask = tf.tensor([[1, 1, 0, 1, 1, 1]]);
-    await assertNoLeaks(() => {
-      for (const opts of [{}, { mask, causal: true }, { bias, scale: 0.5 }]) {
-        const a = tf.tidy(() => attentionOutput(tf.tensor(q), tf.tensor(k), tf.tensor(v), opts).arraySync());
-        const b = tf.tidy(() => scaledDotProductAttention(tf.tensor(q), tf.tensor(k), tf.tensor(v), opts).output.arraySync());
-        assertClose(flat(a), flat(b), 1e-6);
+    it('matches the loop reference, batched (atol 1e-5)', async () => {
+      const { output, weights } = await assertNoLeaks(() =>
+        tf.tidy(() => {
+          const r = scaledDotProductAttention(tf.tensor(q), tf.tensor(k), tf.tensor(v));
+          return { output: r.output.arraySync(), weights: r.weights.arraySync() };
+        }),
+      );
+      for (let b = 0; b < B; b++) {
+        const ref = naiveAttention(q[b], k[b], v[b]);
+        assertClose(flat((output as number[][][])[b]), flat(ref.output), 1e-5, 0, 'output');
+        assertClose(flat((weights as number[][][])[b]), flat(ref.weights), 1e-6, 0, 'weights');
       }
     });
-    tf.dispose([bias, mask]);
-  });
 
-  it('a per-batch padding mask [b, 1, 1, nk] masks each sequence separately (loop reference, atol 1e-5)', () => {
-    const q4 = randn([2, 3, NQ, D], 14), k4 = randn([2, 3, NK, D], 15), v4 = randn([2, 3, NK, DV], 16);
-    const lengths = [6, 2];
-    const mask = paddingMask(lengths, NK);
-    const got = tf.tidy(() => scaledDotProductAttention(tf.tensor(q4), tf.tensor(k4), tf.tensor(v4), { mask }).output.arraySync()) as number[][][][];
-    for (let b = 0; b < 2; b++) for (let h = 0; h < 3; h++) {
-      const ref = naiveAttention(q4[b][h], k4[b][h], v4[b][h], { allowed: (_i, j) => j < lengths[b]! });
-      assertClose(flat(got[b]![h]), flat(ref.output), 1e-5, 0, `batch ${b} head ${h}`);
-    }
-    mask.dispose();
-  });
+    it('applies mask, causal (aligned to the end for nq < nk) and scale (atol 1e-5)', () => {
+      const padMask = [[1, 1, 1, 1, 0, 0]]; // [1, 6]
+      const r = tf.tidy(() => {
+        const out = scaledDotProductAttention(tf.tensor(q), tf.tensor(k), tf.tensor(v), { mask: tf.tensor(padMask), causal: true, scale: 0.3 });
+        return { o: out.output.arraySync() as number[][][], w: out.weights.arraySync() as number[][][] };
+      });
+      for (let b = 0; b < B; b++) {
+        const ref = naiveAttention(q[b], k[b], v[b], { scale: 0.3, allowed: (i, j) => padMask[0]![j] === 1 && j <= i + (NK - NQ) });
+        assertClose(flat(r.o[b]), flat(ref.output), 1e-5);
+        assertClose(flat(r.w[b]), flat(ref.weights), 1e-6);
+      }
+    });
 
-  it('throws on mismatched shapes, naming them', () => {
-    assert.throws(
-      () => scaledDotProductAttention(tf.zeros([2, 10, 64]), tf.zeros([2, 10, 32]), tf.zeros([2, 10, 32])),
-      /expected keys \[\.\.\., nk, dk\] with dk=64, got \[2, 10, 32\]/,
-    );
-    assert.throws(() => scaledDotProductAttention(tf.zeros([2, 4, 8]), tf.zeros([2, 6, 8]), tf.zeros([2, 5, 8])), /values.*got \[2, 5, 8\]/);
-  });
-});
+    it('causal: output at position i is unchanged when tokens after i change', () => {
+      const n = 7;
+      const x1 = randn([1, n, D], 20);
+      const x2 = x1.map((seq: Mat) => seq.map((row, i) => (i > 3 ? row.map((t) => t + 5) : row)));
+      const run = (x: Mat[]) => tf.tidy(() => {
+        const t = tf.tensor(x);
+        return scaledDotProductAttention(t, t, t, { causal: true }).output.arraySync() as number[][][];
+      });
+      const a = run(x1);
+      const b = run(x2);
+      for (let i = 0; i <= 3; i++) assertClose(a[0]![i]!, b[0]![i]!, 1e-6, 0, `position ${i}`);
+      assert.ok(Math.abs(a[0]![5]![0]! - b[0]![5]![0]!) > 1e-3, 'later positions do change');
+    });
 
-describe('splitHeads / mergeHeads / multiHeadAttention', () => {
-  it('splitHeads puts features h·d … h·d+d−1 in head h; mergeHeads inverts it', () => {
-    const x = randn([2, 3, 6], 30);
-    const s = tf.tidy(() => splitHeads(tf.tensor(x), 3).arraySync() as number[][][][]);
-    for (let b = 0; b < 2; b++) for (let h = 0; h < 3; h++) for (let n = 0; n < 3; n++) assert.deepEqual(s[b]![h]![n], x[b][n].slice(h * 2, h * 2 + 2).map((t: number) => Math.fround(t)));
-    const back = tf.tidy(() => mergeHeads(splitHeads(tf.tensor(x), 3)).arraySync());
-    assertClose(flat(back), flat(x).map(Math.fround), 0);
-    assert.throws(() => splitHeads(tf.zeros([2, 3, 7]), 3), /\[2, 3, 7\]/);
-  });
+    it('weights rows sum to 1 and fully masked rows give zero output', () => {
+      const mask = tf.tensor2d([[1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1]]);
+      const r = tf.tidy(() => {
+        const out = scaledDotProductAttention(tf.tensor(q), tf.tensor(k), tf.tensor(v), { mask });
+        return { o: out.output.arraySync() as number[][][], w: out.weights.arraySync() as number[][][] };
+      });
+      assertClose(r.o[0]![1]!, [0, 0, 0, 0, 0], 0);
+      assertClose(r.o[1]![2]!, v[1][0], 1e-6);
+      assertClose(r.w[0]!.map((row) => row.reduce((s, x) => s + x, 0)), [1, 0, 1, 1], 1e-6);
+      mask.dispose();
+    });
 
-  /** Loop reference for MHA: per head, the head's slices of the projections. */
-  function naiveMha(p: Record<string, Mat | number[]>, xq: Mat, xkv: Mat, h: number, hkv: number, causal: boolean): { out: Mat; weights: Mat[] } {
-    const wq = p.wq as Mat, wk = p.wk as Mat, wv = p.wv as Mat, wo = p.wo as Mat;
-    const proj = (x: Mat, w: Mat) => x.map((row) => w[0]!.map((_, c) => row.reduce((s, xi, t) => s + xi * w[t]![c]!, 0)));
-    const Q = proj(xq, wq), K = proj(xkv, wk), V = proj(xkv, wv);
-    const dh = wq[0]!.length / h;
-    const heads: Mat[] = [];
-    const weights: Mat[] = [];
-    for (let i = 0; i < h; i++) {
-      const g = Math.floor((i * hkv) / h);
-      const cols = (M: Mat, head: number) => M.map((row) => row.slice(head * dh, head * dh + dh));
-      const r = naiveAttention(cols(Q, i), cols(K, g), cols(V, g), { allowed: causal ? (a, b) => b <= a + xkv.length - xq.length : undefined });
-      heads.push(r.output);
-      weights.push(r.weights);
-    }
-    const concat = xq.map((_, n) => heads.flatMap((hd) => hd[n]!));
-    return { out: proj(concat, wo), weights };
-  }
-
-  const arrays = (p: Record<string, tf.Tensor | undefined>) =>
-    Object.fromEntries(Object.entries(p).filter(([, t]) => t).map(([name, t]) => [name, t!.arraySync() as Mat]));
-
-  for (const [h, hkv] of [[4, 4], [4, 2], [4, 1]] as const) {
-    it(`matches a per-head loop reference, numHeads=${h}, numKvHeads=${hkv}, causal self + cross (atol 1e-5)`, async () => {
-      const params = initMultiHeadParams({ dModel: 8, numHeads: h, numKvHeads: hkv, seed: 5 });
-      const xq = randn([2, 3, 8], 40);
-      const xkv = randn([2, 5, 8], 41);
+    it('attentionOutput equals the output of scaledDotProductAttention (mask, bias, causal; atol 1e-6)', async () => {
+      const bias = tf.tensor(randn([NQ, NK], 13));
+      const mask = tf.tensor([[1, 1, 0, 1, 1, 1]]);
       await assertNoLeaks(() => {
-        const got = tf.tidy(() => {
-          const r = multiHeadAttention(params, tf.tensor(xq), tf.tensor(xkv), { numHeads: h, numKvHeads: hkv });
-          const s = multiHeadAttention(params, tf.tensor(xkv), tf.tensor(xkv), { numHeads: h, numKvHeads: hkv, causal: true });
-          return { cross: r.output.arraySync() as number[][][], w: r.weights.arraySync() as number[][][][], self: s.output.arraySync() as number[][][], shape: r.weights.shape };
-        });
-        assert.deepEqual(got.shape, [2, h, 3, 5]);
-        const p = arrays(params as unknown as Record<string, tf.Tensor>);
-        for (let b = 0; b < 2; b++) {
-          const ref = naiveMha(p, xq[b], xkv[b], h, hkv, false);
-          assertClose(flat(got.cross[b]), flat(ref.out), 1e-5, 0, 'cross output');
-          assertClose(flat(got.w[b]), flat(ref.weights), 1e-6, 0, 'weights');
-          const refSelf = naiveMha(p, xkv[b], xkv[b], h, hkv, true);
-          assertClose(flat(got.self[b]), flat(refSelf.out), 1e-5, 0, 'causal self output');
+        for (const opts of [{}, { mask, causal: true }, { bias, scale: 0.5 }]) {
+          const a = tf.tidy(() => attentionOutput(tf.tensor(q), tf.tensor(k), tf.tensor(v), opts).arraySync());
+          const b = tf.tidy(() => scaledDotProductAttention(tf.tensor(q), tf.tensor(k), tf.tensor(v), opts).output.arraySync());
+          assertClose(flat(a), flat(b), 1e-6);
         }
       });
-      tf.dispose(Object.values(params));
+      tf.dispose([bias, mask]);
     });
-  }
 
-  it('MQA/GQA with copied K/V heads equals MHA (atol 1e-6)', () => {
-    const dModel = 8, h = 4, hkv = 2, dh = 2;
-    const gqa = initMultiHeadParams({ dModel, numHeads: h, numKvHeads: hkv, seed: 9 });
-    // Copy K/V head g into heads 2g and 2g+1 of a full MHA.
-    const copyCols = (w: tf.Tensor) => tf.tidy(() => {
-      const heads = tf.split(w, hkv, 1);
-      return tf.concat(heads.flatMap((x) => [x, x]), 1);
+    it('a per-batch padding mask [b, 1, 1, nk] masks each sequence separately (loop reference, atol 1e-5)', () => {
+      const q4 = randn([2, 3, NQ, D], 14), k4 = randn([2, 3, NK, D], 15), v4 = randn([2, 3, NK, DV], 16);
+      const lengths = [6, 2];
+      const mask = paddingMask(lengths, NK);
+      const got = tf.tidy(() => scaledDotProductAttention(tf.tensor(q4), tf.tensor(k4), tf.tensor(v4), { mask }).output.arraySync()) as number[][][][];
+      for (let b = 0; b < 2; b++) for (let h = 0; h < 3; h++) {
+        const ref = naiveAttention(q4[b][h], k4[b][h], v4[b][h], { allowed: (_i, j) => j < lengths[b]! });
+        assertClose(flat(got[b]![h]), flat(ref.output), 1e-5, 0, `batch ${b} head ${h}`);
+      }
+      mask.dispose();
     });
-    const mha = { wq: gqa.wq!, wk: copyCols(gqa.wk!), wv: copyCols(gqa.wv!), wo: gqa.wo!, bq: gqa.bq, bk: copyCols(gqa.bk!.reshape([1, -1])).reshape([-1]), bv: copyCols(gqa.bv!.reshape([1, -1])).reshape([-1]), bo: gqa.bo };
-    assert.equal(mha.wk.shape[1], h * dh);
-    const x = tf.tensor(randn([1, 5, dModel], 50));
-    const a = tf.tidy(() => multiHeadAttention(gqa, x, x, { numHeads: h, numKvHeads: hkv, causal: true }).output.arraySync());
-    const b = tf.tidy(() => multiHeadAttention(mha, x, x, { numHeads: h, causal: true }).output.arraySync());
-    assertClose(flat(a), flat(b), 1e-6);
-    tf.dispose([x, mha.wk, mha.wv, mha.bk, mha.bv, ...Object.values(gqa)]);
+
+    it('throws on mismatched shapes, naming them', () => {
+      assert.throws(
+        () => scaledDotProductAttention(tf.zeros([2, 10, 64]), tf.zeros([2, 10, 32]), tf.zeros([2, 10, 32])),
+        /expected keys \[\.\.\., nk, dk\] with dk=64, got \[2, 10, 32\]/,
+      );
+      assert.throws(() => scaledDotProductAttention(tf.zeros([2, 4, 8]), tf.zeros([2, 6, 8]), tf.zeros([2, 5, 8])), /values.*got \[2, 5, 8\]/);
+    });
   });
 
-  it('initMultiHeadParams is deterministic under a seed and trainable', () => {
-    const a = initMultiHeadParams({ dModel: 8, numHeads: 2, seed: 3 });
-    const b = initMultiHeadParams({ dModel: 8, numHeads: 2, seed: 3 });
-    const c = initMultiHeadParams({ dModel: 8, numHeads: 2, seed: 4 });
-    assert.deepEqual(a.wq!.arraySync(), b.wq!.arraySync());
-    assert.notDeepEqual(a.wq!.arraySync(), c.wq!.arraySync());
-    assert.ok(a.wq!.trainable);
-    assert.notDeepEqual(a.wq!.arraySync(), a.wk!.arraySync());
-    tf.dispose([...Object.values(a), ...Object.values(b), ...Object.values(c)]);
-  });
+  describe(`splitHeads / mergeHeads / multiHeadAttention (${path})`, () => {
+    it('splitHeads puts features h·d … h·d+d−1 in head h; mergeHeads inverts it', () => {
+      const x = randn([2, 3, 6], 30);
+      const s = tf.tidy(() => splitHeads(tf.tensor(x), 3).arraySync() as number[][][][]);
+      for (let b = 0; b < 2; b++) for (let h = 0; h < 3; h++) for (let n = 0; n < 3; n++) assert.deepEqual(s[b]![h]![n], x[b][n].slice(h * 2, h * 2 + 2).map((t: number) => Math.fround(t)));
+      const back = tf.tidy(() => mergeHeads(splitHeads(tf.tensor(x), 3)).arraySync());
+      assertClose(flat(back), flat(x).map(Math.fround), 0);
+      assert.throws(() => splitHeads(tf.zeros([2, 3, 7]), 3), /\[2, 3, 7\]/);
+    });
 
-  it('throws naming the shapes when xq does not match dModel', () => {
-    const p = initMultiHeadParams({ dModel: 8, numHeads: 2, seed: 1 });
-    assert.throws(() => multiHeadAttention(p, tf.zeros([1, 3, 6]), tf.zeros([1, 3, 6]), { numHeads: 2 }), /xq \[b, nq, dModel\] with dModel=8, got \[1, 3, 6\]/);
-    assert.throws(() => multiHeadAttention(p, tf.zeros([1, 3, 8]), tf.zeros([1, 3, 8]), { numHeads: 3 }), /numHeads=3/);
-    tf.dispose(Object.values(p));
+    /** Loop reference for MHA: per head, the head's slices of the projections. */
+    function naiveMha(p: Record<string, Mat | number[]>, xq: Mat, xkv: Mat, h: number, hkv: number, causal: boolean): { out: Mat; weights: Mat[] } {
+      const wq = p.wq as Mat, wk = p.wk as Mat, wv = p.wv as Mat, wo = p.wo as Mat;
+      const proj = (x: Mat, w: Mat) => x.map((row) => w[0]!.map((_, c) => row.reduce((s, xi, t) => s + xi * w[t]![c]!, 0)));
+      const Q = proj(xq, wq), K = proj(xkv, wk), V = proj(xkv, wv);
+      const dh = wq[0]!.length / h;
+      const heads: Mat[] = [];
+      const weights: Mat[] = [];
+      for (let i = 0; i < h; i++) {
+        const g = Math.floor((i * hkv) / h);
+        const cols = (M: Mat, head: number) => M.map((row) => row.slice(head * dh, head * dh + dh));
+        const r = naiveAttention(cols(Q, i), cols(K, g), cols(V, g), { allowed: causal ? (a, b) => b <= a + xkv.length - xq.length : undefined });
+        heads.push(r.output);
+        weights.push(r.weights);
+      }
+      const concat = xq.map((_, n) => heads.flatMap((hd) => hd[n]!));
+      return { out: proj(concat, wo), weights };
+    }
+
+    const arrays = (p: Record<string, tf.Tensor | undefined>) =>
+      Object.fromEntries(Object.entries(p).filter(([, t]) => t).map(([name, t]) => [name, t!.arraySync() as Mat]));
+
+    for (const [h, hkv] of [[4, 4], [4, 2], [4, 1]] as const) {
+      it(`matches a per-head loop reference, numHeads=${h}, numKvHeads=${hkv}, causal self + cross (atol 1e-5)`, async () => {
+        const params = initMultiHeadParams({ dModel: 8, numHeads: h, numKvHeads: hkv, seed: 5 });
+        const xq = randn([2, 3, 8], 40);
+        const xkv = randn([2, 5, 8], 41);
+        await assertNoLeaks(() => {
+          const got = tf.tidy(() => {
+            const r = multiHeadAttention(params, tf.tensor(xq), tf.tensor(xkv), { numHeads: h, numKvHeads: hkv });
+            const s = multiHeadAttention(params, tf.tensor(xkv), tf.tensor(xkv), { numHeads: h, numKvHeads: hkv, causal: true });
+            return { cross: r.output.arraySync() as number[][][], w: r.weights.arraySync() as number[][][][], self: s.output.arraySync() as number[][][], shape: r.weights.shape };
+          });
+          assert.deepEqual(got.shape, [2, h, 3, 5]);
+          const p = arrays(params as unknown as Record<string, tf.Tensor>);
+          for (let b = 0; b < 2; b++) {
+            const ref = naiveMha(p, xq[b], xkv[b], h, hkv, false);
+            assertClose(flat(got.cross[b]), flat(ref.out), 1e-5, 0, 'cross output');
+            assertClose(flat(got.w[b]), flat(ref.weights), 1e-6, 0, 'weights');
+            const refSelf = naiveMha(p, xkv[b], xkv[b], h, hkv, true);
+            assertClose(flat(got.self[b]), flat(refSelf.out), 1e-5, 0, 'causal self output');
+          }
+        });
+        tf.dispose(Object.values(params));
+      });
+    }
+
+    it('MQA/GQA with copied K/V heads equals MHA (atol 1e-6)', () => {
+      const dModel = 8, h = 4, hkv = 2, dh = 2;
+      const gqa = initMultiHeadParams({ dModel, numHeads: h, numKvHeads: hkv, seed: 9 });
+      // Copy K/V head g into heads 2g and 2g+1 of a full MHA.
+      const copyCols = (w: tf.Tensor) => tf.tidy(() => {
+        const heads = tf.split(w, hkv, 1);
+        return tf.concat(heads.flatMap((x) => [x, x]), 1);
+      });
+      const mha = { wq: gqa.wq!, wk: copyCols(gqa.wk!), wv: copyCols(gqa.wv!), wo: gqa.wo!, bq: gqa.bq, bk: copyCols(gqa.bk!.reshape([1, -1])).reshape([-1]), bv: copyCols(gqa.bv!.reshape([1, -1])).reshape([-1]), bo: gqa.bo };
+      assert.equal(mha.wk.shape[1], h * dh);
+      const x = tf.tensor(randn([1, 5, dModel], 50));
+      const a = tf.tidy(() => multiHeadAttention(gqa, x, x, { numHeads: h, numKvHeads: hkv, causal: true }).output.arraySync());
+      const b = tf.tidy(() => multiHeadAttention(mha, x, x, { numHeads: h, causal: true }).output.arraySync());
+      assertClose(flat(a), flat(b), 1e-6);
+      tf.dispose([x, mha.wk, mha.wv, mha.bk, mha.bv, ...Object.values(gqa)]);
+    });
+
+    it('initMultiHeadParams is deterministic under a seed and trainable', () => {
+      const a = initMultiHeadParams({ dModel: 8, numHeads: 2, seed: 3 });
+      const b = initMultiHeadParams({ dModel: 8, numHeads: 2, seed: 3 });
+      const c = initMultiHeadParams({ dModel: 8, numHeads: 2, seed: 4 });
+      assert.deepEqual(a.wq!.arraySync(), b.wq!.arraySync());
+      assert.notDeepEqual(a.wq!.arraySync(), c.wq!.arraySync());
+      assert.ok(a.wq!.trainable);
+      assert.notDeepEqual(a.wq!.arraySync(), a.wk!.arraySync());
+      tf.dispose([...Object.values(a), ...Object.values(b), ...Object.values(c)]);
+    });
+
+    it('throws naming the shapes when xq does not match dModel', () => {
+      const p = initMultiHeadParams({ dModel: 8, numHeads: 2, seed: 1 });
+      assert.throws(() => multiHeadAttention(p, tf.zeros([1, 3, 6]), tf.zeros([1, 3, 6]), { numHeads: 2 }), /xq \[b, nq, dModel\] with dModel=8, got \[1, 3, 6\]/);
+      assert.throws(() => multiHeadAttention(p, tf.zeros([1, 3, 8]), tf.zeros([1, 3, 8]), { numHeads: 3 }), /numHeads=3/);
+      tf.dispose(Object.values(p));
+    });
   });
-});
+  });
+}
 
 describe('applyRope', () => {
   /** Loop reference: rotate pair (2i, 2i+1) at position m by m·base^(−2i/d). */
@@ -340,6 +355,21 @@ describe('tiledAttention', () => {
       tf.dispose([q, k, v]);
     });
   }
+
+  it('equals exact attention on the per-entry (split) wasm path too (atol 1e-5)', () => {
+    const previous = setSplitThreshold(0);
+    try {
+      const q = tf.tensor(randn([2, 3, 13, 8], 73, 2));
+      const k = tf.tensor(randn([2, 3, 13, 8], 74, 2));
+      const v = tf.tensor(randn([2, 3, 13, 8], 75));
+      const tiled = tf.tidy(() => tiledAttention(q, k, v, { blockSize: 5, queryBlockSize: 4, causal: true }).arraySync());
+      const exact = tf.tidy(() => scaledDotProductAttention(q, k, v, { causal: true }).output.arraySync());
+      assertClose(flat(tiled), flat(exact), 1e-5);
+      tf.dispose([q, k, v]);
+    } finally {
+      setSplitThreshold(previous);
+    }
+  });
 
   it('is stable for large logits where a naive exp would overflow (atol 1e-5)', () => {
     const q = tf.mul(tf.tensor(randn([1, 6, 4], 80)), 300);

@@ -2,7 +2,7 @@
  * Gradients through the attention functions (tf.grad against central finite differences), and
  * the wasm data kernels (Slice/Unpack/GatherV2 replacements) against the cpu backend.
  */
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -19,6 +19,7 @@ import {
   registerFastWasmKernels,
   onlineSoftmaxStep,
   localPAttention,
+  setSplitThreshold,
 } from '../lib/index.js';
 import { assertClose } from './helpers/kit.js';
 import { flat, randn } from './helpers/attention-ref.js';
@@ -53,56 +54,68 @@ function checkGradient(f: (x: tf.Tensor) => tf.Tensor, xArr: any, what: string, 
   tf.dispose([x0, c]);
 }
 
-describe('gradients match finite differences', () => {
-  const k = tf.tensor(randn([2, 2, 6, 4], 2));
-  const v = tf.tensor(randn([2, 2, 6, 4], 3));
-  const qArr = randn([2, 2, 6, 4], 1);
+for (const [path, threshold] of [['batched products', Infinity], ['per-entry products', 0]] as const) {
+  describe(path, () => {
+    let previous = 0;
+    before(() => {
+      previous = setSplitThreshold(threshold);
+    });
+    after(() => {
+      setSplitThreshold(previous);
+    });
 
-  it('scaledDotProductAttention with a padding mask, causal and a bias (w.r.t. q)', () => {
-    const mask = tf.tensor([[[[1, 1, 1, 1, 1, 0]]], [[[1, 1, 1, 0, 0, 0]]]]);
-    const bias = tf.tensor(randn([2, 6, 6], 4));
-    checkGradient((q) => scaledDotProductAttention(q, k, v, { mask, causal: true, bias }).output, qArr, 'sdpa');
-    tf.dispose([mask, bias]);
-  });
+  describe(`gradients match finite differences (${path})`, () => {
+    const k = tf.tensor(randn([2, 2, 6, 4], 2));
+    const v = tf.tensor(randn([2, 2, 6, 4], 3));
+    const qArr = randn([2, 2, 6, 4], 1);
 
-  it('multiHeadAttention (GQA, RoPE, causal) w.r.t. its input', () => {
-    const params = initMultiHeadParams({ dModel: 8, numHeads: 4, numKvHeads: 2, seed: 7 });
-    checkGradient((x) => multiHeadAttention(params, x, x, { numHeads: 4, numKvHeads: 2, causal: true, position: 'rope' }).output, randn([2, 5, 8], 5), 'mha');
-    tf.dispose(Object.values(params));
-  });
+    it('scaledDotProductAttention with a padding mask, causal and a bias (w.r.t. q)', () => {
+      const mask = tf.tensor([[[[1, 1, 1, 1, 1, 0]]], [[[1, 1, 1, 0, 0, 0]]]]);
+      const bias = tf.tensor(randn([2, 6, 6], 4));
+      checkGradient((q) => scaledDotProductAttention(q, k, v, { mask, causal: true, bias }).output, qArr, 'sdpa');
+      tf.dispose([mask, bias]);
+    });
 
-  it('localAttention, sparseAttention (gathers), tiledAttention, causal linearAttention (w.r.t. q)', () => {
-    checkGradient((q) => localAttention(q, k, v, { window: 2, blockSize: 4 }), qArr, 'local');
-    checkGradient((q) => sparseAttention(q, k, v, { mask: stridedPattern(2), blockSize: 4 }), qArr, 'sparse');
-    checkGradient((q) => tiledAttention(q, k, v, { blockSize: 4, queryBlockSize: 3, causal: true }), qArr, 'tiled');
-    checkGradient((q) => linearAttention(q, k, v, { causal: true, chunkSize: 4 }), qArr, 'linear');
-  });
+    it('multiHeadAttention (GQA, RoPE, causal) w.r.t. its input', () => {
+      const params = initMultiHeadParams({ dModel: 8, numHeads: 4, numKvHeads: 2, seed: 7 });
+      checkGradient((x) => multiHeadAttention(params, x, x, { numHeads: 4, numKvHeads: 2, causal: true, position: 'rope' }).output, randn([2, 5, 8], 5), 'mha');
+      tf.dispose(Object.values(params));
+    });
 
-  it('a fold of onlineSoftmaxStep (the exercise building block) w.r.t. the scores', () => {
-    const v2 = tf.tensor(randn([7, 3], 6));
-    const fold = (s: tf.Tensor) => {
-      let st = { m: tf.fill([4, 1], -Infinity), l: tf.zeros([4, 1]), acc: tf.zeros([4, 3]) };
-      for (const [a, b] of [[0, 3], [3, 7]]) st = onlineSoftmaxStep(st, tf.slice(s, [0, a!], [4, b! - a!]), tf.slice(v2, [a!, 0], [b! - a!, 3]));
-      return tf.div(st.acc, st.l);
-    };
-    checkGradient(fold, randn([4, 7], 7, 2), 'online softmax');
-    v2.dispose();
-  });
+    it('localAttention, sparseAttention (gathers), tiledAttention, causal linearAttention (w.r.t. q)', () => {
+      checkGradient((q) => localAttention(q, k, v, { window: 2, blockSize: 4 }), qArr, 'local');
+      checkGradient((q) => sparseAttention(q, k, v, { mask: stridedPattern(2), blockSize: 4 }), qArr, 'sparse');
+      checkGradient((q) => tiledAttention(q, k, v, { blockSize: 4, queryBlockSize: 3, causal: true }), qArr, 'tiled');
+      checkGradient((q) => linearAttention(q, k, v, { causal: true, chunkSize: 4 }), qArr, 'linear');
+    });
 
-  it('Luong local-p: the predicted centre is trainable through the Gaussian (w.r.t. W_p)', () => {
-    const q = tf.tensor(randn([5, 4], 8)), kk = tf.tensor(randn([9, 4], 9)), vv = tf.tensor(randn([9, 2], 10));
-    const vp = tf.tensor(randn([3], 11));
-    checkGradient((wp) => localPAttention(q, kk, vv, { wp, vp }, { window: 20 }).output, randn([4, 3], 12), 'local-p');
-    tf.dispose([q, kk, vv, vp]);
-  });
+    it('a fold of onlineSoftmaxStep (the exercise building block) w.r.t. the scores', () => {
+      const v2 = tf.tensor(randn([7, 3], 6));
+      const fold = (s: tf.Tensor) => {
+        let st = { m: tf.fill([4, 1], -Infinity), l: tf.zeros([4, 1]), acc: tf.zeros([4, 3]) };
+        for (const [a, b] of [[0, 3], [3, 7]]) st = onlineSoftmaxStep(st, tf.slice(s, [0, a!], [4, b! - a!]), tf.slice(v2, [a!, 0], [b! - a!, 3]));
+        return tf.div(st.acc, st.l);
+      };
+      checkGradient(fold, randn([4, 7], 7, 2), 'online softmax');
+      v2.dispose();
+    });
 
-  it('sparseAttention w.r.t. k and v (through the gather gradient)', () => {
-    const q = tf.tensor(qArr);
-    checkGradient((kk) => sparseAttention(q, kk, v, { mask: stridedPattern(2), blockSize: 4 }), randn([2, 2, 6, 4], 2), 'sparse dk');
-    checkGradient((vv) => sparseAttention(q, k, vv, { mask: stridedPattern(2), blockSize: 4 }), randn([2, 2, 6, 4], 3), 'sparse dv');
-    q.dispose();
+    it('Luong local-p: the predicted centre is trainable through the Gaussian (w.r.t. W_p)', () => {
+      const q = tf.tensor(randn([5, 4], 8)), kk = tf.tensor(randn([9, 4], 9)), vv = tf.tensor(randn([9, 2], 10));
+      const vp = tf.tensor(randn([3], 11));
+      checkGradient((wp) => localPAttention(q, kk, vv, { wp, vp }, { window: 20 }).output, randn([4, 3], 12), 'local-p');
+      tf.dispose([q, kk, vv, vp]);
+    });
+
+    it('sparseAttention w.r.t. k and v (through the gather gradient)', () => {
+      const q = tf.tensor(qArr);
+      checkGradient((kk) => sparseAttention(q, kk, v, { mask: stridedPattern(2), blockSize: 4 }), randn([2, 2, 6, 4], 2), 'sparse dk');
+      checkGradient((vv) => sparseAttention(q, k, vv, { mask: stridedPattern(2), blockSize: 4 }), randn([2, 2, 6, 4], 3), 'sparse dv');
+      q.dispose();
+    });
   });
-});
+  });
+}
 
 describe('wasm data kernels (registerFastWasmKernels)', () => {
   it('slice, unstack and gather give the cpu backend’s results', async () => {

@@ -54,6 +54,7 @@ import {
   disposeKVCache,
   multiHeadAttentionCached,
   kvCacheBytes,
+  setSplitThreshold,
   type AttentionPattern,
 } from '../lib/index.js';
 import { assertClose, assertNoLeaks } from './helpers/kit.js';
@@ -368,6 +369,22 @@ describe('localAttention', () => {
       }
     });
   }
+
+  it('per-entry (split) wasm path: equals the loop with the window mask (atol 1e-5)', () => {
+    const previous = setSplitThreshold(0);
+    try {
+      const q = randn([2, 11, 4], 64), k = randn([2, 11, 4], 65), v = randn([2, 11, 3], 66);
+      const got = tf.tidy(() => localAttention(tf.tensor(q), tf.tensor(k), tf.tensor(v), { window: 3, blockSize: 4 }).arraySync()) as number[][][];
+      const sparse = tf.tidy(() => sparseAttention(tf.tensor(q), tf.tensor(k), tf.tensor(v), { mask: slidingWindowPattern(3), blockSize: 4 }).arraySync()) as number[][][];
+      for (let b = 0; b < 2; b++) {
+        const ref = naiveAttention(q[b], k[b], v[b], { allowed: (i, j) => Math.abs(i - j) <= 3 });
+        assertClose(flat(got[b]), flat(ref.output), 1e-5, 0, 'local');
+        assertClose(flat(sparse[b]), flat(ref.output), 1e-5, 0, 'sparse');
+      }
+    } finally {
+      setSplitThreshold(previous);
+    }
+  });
 
   it('a window ≥ n equals full attention, causal or not (atol 1e-5)', () => {
     const q = tf.tensor(randn([1, 2, 9, 8], 63));

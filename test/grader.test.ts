@@ -4,7 +4,7 @@
  * and each attack of docs/threat-model.md fails to gain marks. Notebooks are graded as folders
  * with --jobs 2 to keep the number of sequential kernel starts down.
  */
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,6 +57,7 @@ let work: string;
 before(() => {
   work = mkdtempSync(join(tmpdir(), 'grader-test-'));
 });
+after(() => rmSync(work, { recursive: true, force: true }));
 
 test('every solutions/ notebook gets full marks', { timeout: 900_000 }, () => {
   const dir = join(work, 'solutions');
@@ -220,8 +221,10 @@ try { Object.defineProperty(tf, 'softmax', { value: (x: any) => x }); } catch (e
   assert.match(partScore(esc, 'sdpa').output, /not implemented yet/);
   assert.match(esc.output, /ended the kernel process/);
   assert.equal(existsSync(marker), false, 'the kernel wrote to /tmp');
-  assert.doesNotMatch(r.stdout, /score 4\/4/);
-  assert.match(r.stdout, /escape\.ipynb[\s\S]*?score 2\/4/);
+  // The printed report is the grader's: the kernel's "score 4/4" never shows.
+  const escapeReport = r.stdout.split('\n\n').find((block) => block.includes('escape.ipynb'))!;
+  assert.match(escapeReport, /score 2\/4/);
+  assert.doesNotMatch(escapeReport, /4\/4/);
   assert.match(r.stdout, /as user attnkit-grader|as the current user/);
 
   const lim = byFile.get('limits.ipynb')!;

@@ -266,13 +266,16 @@ export async function gradeSubmission(path: string, options: GradeOptions): Prom
     const startS = await driver.start();
     if (process.env.ATTN_GRADER_DEBUG) console.error(`[debug] kernel start ${startS.toFixed(1)} s, at ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const goodCells: RunCell[] = [];
+    // The instructor's (locked) cells are trusted to finish; initBackend alone can take 10 s or
+    // more on a loaded machine, so they get a generous limit. Learner cells get cellTimeoutS.
+    const limitFor = (cell: RunCell, left: number): number => Math.min(cell.learner ? cellTimeoutS : Math.max(cellTimeoutS, 120), left);
     /** Fresh kernel with every cell that ran fine so far (after a time-out, exit or memory kill). */
     const recover = async (): Promise<void> => {
       await driver.restart();
       for (const cell of goodCells) {
         const left = (deadline - Date.now()) / 1000;
         if (left <= 1) return;
-        await driver.exec(cell.source, Math.min(cellTimeoutS, left));
+        await driver.exec(cell.source, limitFor(cell, left));
       }
     };
     for (const cell of plan) {
@@ -281,7 +284,7 @@ export async function gradeSubmission(path: string, options: GradeOptions): Prom
         cellNotes.push('the whole-run time limit was reached before all cells ran');
         break;
       }
-      const r = await driver.exec(cell.source, Math.min(cellTimeoutS, left));
+      const r = await driver.exec(cell.source, limitFor(cell, left));
       if (process.env.ATTN_GRADER_DEBUG) console.error(`[debug] cell ${cell.index}: ${r.status} ${r.seconds.toFixed(2)} s at ${((Date.now() - started) / 1000).toFixed(1)} s`);
       const label = cell.learner ? `cell ${cell.index + 1}` : `locked cell ${cell.index + 1}`;
       if (r.status === 'ok') {

@@ -10,9 +10,9 @@
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { KIT_ROOT, PY_DIR, VENV_PYTHON, jupyterEnv } from '../paths.js';
 
@@ -74,6 +74,7 @@ export interface Sandbox {
 /** Build the scratch folder and the kernel spec. */
 export function createSandbox(options: SandboxOptions): Sandbox {
   const user = ensureSandboxUser();
+  if (user) requireTraversable(join(KIT_ROOT, 'node_modules'));
   const dir = mkdtempSync(join(tmpdir(), 'ak-grade-'));
   chmodSync(dir, 0o711);
   const box = join(dir, 'box');
@@ -145,6 +146,19 @@ export function createSandbox(options: SandboxOptions): Sandbox {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The sandbox user reads the kit's dependencies in place: every folder on the way must let others in. */
+function requireTraversable(path: string): void {
+  let dir = path;
+  for (;;) {
+    if ((statSync(dir).mode & 0o001) === 0) {
+      throw new Error(`the sandbox user ${SANDBOX_USER} cannot enter ${dir} (no execute bit for others): chmod o+x it, or grade as a normal user`);
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
 }
 
 /**

@@ -4,7 +4,7 @@
  *   Attention(Q, K, V) = softmax(Q Kᵀ / √d_k + B, mask) V          (Vaswani et al. 2017)
  */
 import * as tf from '@tensorflow/tfjs';
-import { batchedMatMul, onWasm } from './matmul.js';
+import { batchedMatMul, splitBatches } from './matmul.js';
 import { checkBroadcastable, checkShapes } from '../shapes.js';
 import { maskedSoftmax, type Mask } from './softmax.js';
 import { causalMask, combineMasks } from './masks.js';
@@ -41,8 +41,9 @@ export function checkQKV(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor): { nq: number
  * softmax(q kᵀ · scale + bias, mask) v for q [..., nq, dk], k [..., nk, dk], v [..., nk, dv].
  * Returns the output [..., nq, dv] and the weights [..., nq, nk]. The scale is applied to q
  * (nq·dk multiplies) rather than to the scores (nq·nk). Without mask or bias this is three
- * kernels: two batched matmuls and one softmax. (On wasm the same steps run per (batch, head)
- * entry with 2-D matmuls, which that backend does 15× faster; see attendPerEntry.)
+ * kernels: two batched matmuls and one softmax. (On wasm, when each head's product is large, the
+ * same steps run per (batch, head) entry with 2-D matmuls, which that backend does up to 15×
+ * faster; see attendPerEntry and splitBatches.)
  */
 export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, options: AttentionOptions = {}): AttentionResult {
   const { nq, nk, dk } = checkQKV(q, k, v);
@@ -50,9 +51,10 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
   if (options.mask) checkBroadcastable('mask', options.mask.shape, 'scores', scoreShape);
   if (options.bias) checkBroadcastable('bias', options.bias.shape, 'scores', scoreShape);
   const scale = options.scale ?? 1 / Math.sqrt(dk);
+  const dv = v.shape[v.rank - 1]!;
   return tf.tidy(() => {
     const mask = options.causal ? combineMasks(options.mask, causalMask(nq, nk)) : (options.mask ?? null);
-    if (onWasm()) return attendPerEntry(q, k, v, scale, mask, options.bias ?? null) as AttentionResult;
+    if (splitBatches(nq, Math.max(dk, dv), nk)) return attendPerEntry(q, k, v, scale, mask, options.bias ?? null) as AttentionResult;
     let scores = batchedMatMul(scale === 1 ? q : tf.mul(q, scale), k, false, true);
     if (options.bias) scores = tf.add(scores, options.bias);
     const weights = maskedSoftmax(scores, mask);
@@ -71,7 +73,7 @@ export function attentionOutput(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, option
   const scoreShape = [...q.shape.slice(0, -2), nq, nk];
   if (options.mask) checkBroadcastable('mask', options.mask.shape, 'scores', scoreShape);
   if (options.bias) checkBroadcastable('bias', options.bias.shape, 'scores', scoreShape);
-  if (!onWasm()) return tf.tidy(() => scaledDotProductAttention(q, k, v, options).output);
+  if (!splitBatches(nq, Math.max(dk, v.shape[v.rank - 1]!), nk)) return tf.tidy(() => scaledDotProductAttention(q, k, v, options).output);
   const scale = options.scale ?? 1 / Math.sqrt(dk);
   return tf.tidy(() => {
     const mask = options.causal ? combineMasks(options.mask, causalMask(nq, nk)) : (options.mask ?? null);

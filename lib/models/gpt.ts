@@ -225,7 +225,9 @@ export class GPT {
     let feed: number[] = [...prompt];
     try {
       for (let s = 0; s < steps; s++) {
-        const r = this.forwardCached(tf.tensor2d([feed], [1, feed.length], 'int32'), caches);
+        const ids = tf.tensor2d([feed], [1, feed.length], 'int32');
+        const r = this.forwardCached(ids, caches);
+        ids.dispose();
         caches.forEach(disposeKVCache);
         caches = r.caches;
         const token = pickToken(r.logits.dataSync(), rng, options);

@@ -69,6 +69,8 @@ export function disposeBatch(batch: Seq2SeqBatch): void {
 }
 
 
+let seq2seqCount = 0;
+
 export class Seq2Seq {
   readonly config: Required<Seq2SeqConfig>;
   readonly vars: Record<string, tf.Variable> = {};
@@ -78,12 +80,13 @@ export class Seq2Seq {
     const { srcVocabSize, tgtVocabSize, embedSize: E, hiddenSize: H, attentionSize: A, attention, seed } = this.config;
     const D = 2 * H; // decoder hidden size = size of an encoder state [fwd; bwd]
     let s = seed;
+    const modelCount = ++seq2seqCount; // unique variable names per model
     const glorot = (shape: number[], fanIn: number, fanOut: number): tf.Tensor => {
       const limit = Math.sqrt(6 / (fanIn + fanOut));
       return tf.randomUniform(shape, -limit, limit, 'float32', s++);
     };
     const v = (name: string, t: tf.Tensor): void => {
-      this.vars[name] = tf.variable(t, true, `${name}_${seed}_${Math.random().toString(36).slice(2, 8)}`);
+      this.vars[name] = tf.variable(t, true, `seq2seq${modelCount}/${name}`);
     };
     v('srcEmbed', tf.randomNormal([srcVocabSize, E], 0, 0.1, 'float32', s++));
     v('tgtEmbed', tf.randomNormal([tgtVocabSize, E], 0, 0.1, 'float32', s++));
