@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 export { tf };
 
 export * from './backend.js';
+export { registerWasmGapKernels, registerFastWasmKernels } from './backend-wasm-kernels.js';
 export * from './shapes.js';
 export * from './random.js';
 export * from './measure.js';

@@ -63,8 +63,8 @@ test('every solutions/ notebook gets full marks', { timeout: 900_000 }, () => {
   const dir = join(work, 'solutions');
   mkdirSync(dir);
   for (const f of readdirSync(SOLUTIONS).filter((f) => f.endsWith('.ipynb'))) copyFileSync(join(SOLUTIONS, f), join(dir, f));
-  const { byFile, csv } = gradeFolder(dir);
-  assert.ok(byFile.size >= 9);
+  const { byFile, csv, stderr } = gradeFolder(dir);
+  assert.ok(byFile.size >= 9, `${csv}\n${stderr}`);
   for (const [file, r] of byFile) {
     const max = r.tests.reduce((a, t) => a + t.max_score, 0);
     assert.ok(max > 0, file);
@@ -77,8 +77,8 @@ test('every untouched exercises/ notebook gets 0, with a "not implemented yet" r
   const dir = join(work, 'exercises');
   mkdirSync(dir);
   for (const f of readdirSync(EXERCISES).filter((f) => f.endsWith('.ipynb'))) copyFileSync(join(EXERCISES, f), join(dir, f));
-  const { byFile } = gradeFolder(dir);
-  assert.ok(byFile.size >= 9);
+  const { byFile, stderr, csv } = gradeFolder(dir);
+  assert.ok(byFile.size >= 9, `${csv}\n${stderr}`);
   for (const [file, r] of byFile) {
     assert.equal(r.score, 0, file);
     assert.ok(r.tests.length > 0 && r.tests.every((t) => t.max_score > 0 && /not implemented yet/.test(t.output)), `${file}: ${JSON.stringify(r.tests)}`);

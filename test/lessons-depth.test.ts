@@ -90,7 +90,7 @@ describe('lesson 08: Q, K, V and the formula', () => {
     const unscaled = rows.filter((r) => !r.scaled);
     assert.ok(unscaled[4]!.maxW > 0.9 && unscaled[0]!.maxW < 0.5, 'unscaled softmax saturates as d_k grows');
     assert.ok(num(text, /the gradient shrinks ([\d.]+)× from d_k = 4/) > 2);
-    const scaledFactor = num(text, /scaled: it changes by a factor ([\d.]+)/);
+    const scaledFactor = num(text, /scaled: it changes by a factor (\d+\.\d+)/);
     assert.ok(scaledFactor > 0.8 && scaledFactor < 1.25);
     // masking
     assert.match(text, /largest weight on a padded key: 0; on a padded or future key: 0/);

@@ -64,13 +64,16 @@ describe('history-to-Transformer lessons (CI budgets)', { concurrency: false }, 
     assert.match(text, /test dates also in training: 0/);
     assert.match(text, /no attention: exact match [\d.]+% and per-character accuracy [\d.]+% on 1000 held-out dates/);
     assert.match(text, /input length +\d+–\d+: exact match [\d.]+%/);
+    assert.match(text, /copy, length +0–4: exact match [\d.]+%/);
+    assert.match(text, /copy, length 15–19: exact match [\d.]+%/);
   });
 
-  it('07: Bahdanau attention on dates: exact match, accuracy by length, attention mass on the fields', () => {
+  it('07: Bahdanau attention on dates (exact match, by length, attention mass on the fields); copy with Luong attention by length', () => {
     const text = run('notebooks/07-attention-layer.ipynb');
     assert.match(text, /Bahdanau attention: exact match [\d.]+% \(\d+\/1000\) on held-out dates/);
     const month = pct(text, /writing the month digits: ([\d.]+)% of attention on the input's month field \(which is ([\d.]+)% of the input\)/);
     assert.ok(month > 0 && month <= 100);
+    assert.match(text, /copy with attention, length 15–19: exact match [\d.]+%/);
   });
 
   it('10: Transformer parts, GPT against unigram/bigram baselines, KV cache identical and timed', () => {

@@ -263,7 +263,8 @@ export async function gradeSubmission(path: string, options: GradeOptions): Prom
   const sandbox = createSandbox({ memoryMb });
   const driver = new KernelDriver(sandbox, memoryMb);
   try {
-    const startS = await driver.start();
+    // A loaded machine can make a kernel miss its start-up deadline: try twice.
+    const startS = await driver.start().catch(() => driver.restart());
     if (process.env.ATTN_GRADER_DEBUG) console.error(`[debug] kernel start ${startS.toFixed(1)} s, at ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const goodCells: RunCell[] = [];
     // The instructor's (locked) cells are trusted to finish; initBackend alone can take 10 s or

@@ -14,4 +14,3 @@ export * from './linear.js';
 export * from './hard.js';
 export * from './kvcache.js';
 export * from './matmul.js';
-export * from './wasm-kernels.js';

@@ -9,7 +9,7 @@
  * All ops used are differentiable, so gradients flow as through tf.matMul.
  */
 import * as tf from '@tensorflow/tfjs';
-import { registerFastWasmKernels } from './wasm-kernels.js';
+import { registerFastWasmKernels } from '../backend-wasm-kernels.js';
 
 /** True on the wasm backend, where the per-entry code paths are faster; installs the fast data kernels. */
 export function onWasm(): boolean {
@@ -22,10 +22,10 @@ export function onWasm(): boolean {
  * Splitting a batched product into 2-D ones pays off on wasm only when each product is big
  * enough: measured here, for many small [32, 16] × [16, 32] products (a training batch) the
  * batched loop is 3–7× faster than one XNNPACK call per entry, for [128, 32] × [32, 128] they are
- * even, and from [256, 64] × [64, 256] on the split is 2–5× faster. The threshold is in
+ * about even, and from [256, 64] × [64, 256] on the split is 2–5× faster. The threshold (2^20) is in
  * multiply-adds per entry (m·k·n).
  */
-let splitMinWork = 2 ** 18;
+let splitMinWork = 2 ** 20;
 
 /** Set the threshold (0 = always split, Infinity = never; for tests and experiments); returns the old one. */
 export function setSplitThreshold(work: number): number {
