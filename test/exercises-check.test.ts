@@ -4,8 +4,14 @@
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ts from 'typescript';
 import * as tf from '@tensorflow/tfjs';
-import { runCli } from './helpers/kit.js';
+import { ROOT, runCli } from './helpers/kit.js';
+import { readNotebook, sourceOf } from '../cli/grader/notebook.js';
+import { releaseNotebook } from '../cli/grader/release.js';
 import { initBackend } from '../lib/backend.js';
 import { CheckFailure, check, expectClose, expectShape, toShapeAndValues } from '../lib/testing.js';
 
@@ -50,4 +56,39 @@ test('attention-kit check: visible tests pass on the solution and fail on the st
   assert.equal(stub.status, 1, stub.stdout + stub.stderr);
   assert.match(stub.stdout, /✗ causal_mask[\s\S]*not implemented yet: causalMaskByHand/);
   assert.match(stub.stdout, /visible tests: 0\/1 parts pass/);
+});
+
+test('every solutions/ and exercises/ notebook type-checks as tslab compiles it (all cells, one module)', () => {
+  // tslab compiles each notebook non-strict, with the kit resolved by package name.
+  const dir = mkdtempSync(join(tmpdir(), 'nb-typecheck-'));
+  try {
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    const files: string[] = [];
+    for (const name of readdirSync(join(ROOT, 'solutions')).filter((f) => f.endsWith('.ipynb'))) {
+      const solution = readNotebook(join(ROOT, 'solutions', name));
+      for (const [kind, nb] of [['solution', solution], ['exercise', releaseNotebook(solution, name)]] as const) {
+        const code = nb.cells.filter((c) => c.cell_type === 'code').map(sourceOf).join('\n;\n');
+        const file = join(dir, `${kind}-${name.replace('.ipynb', '')}.ts`);
+        writeFileSync(file, code + '\nexport {};\n');
+        files.push(file);
+      }
+    }
+    const program = ts.createProgram(files, {
+      strict: false,
+      noEmit: true,
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ES2022,
+      moduleResolution: ts.ModuleResolutionKind.Node10,
+      lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'],
+      types: [],
+      skipLibCheck: true,
+    });
+    const errors = ts
+      .getPreEmitDiagnostics(program)
+      .filter((d) => d.file && files.includes(d.file.fileName))
+      .map((d) => `${d.file!.fileName.split('/').pop()}:${d.file!.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
