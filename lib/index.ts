@@ -24,3 +24,6 @@ export * from './viz/index.js';
 export * from './data/index.js';
 export * from './models/index.js';
 export * from './train/index.js';
+
+// The attention benchmark (what `npm run bench` runs), as a namespace: notebook 12 draws from it.
+export * as attentionBench from './bench/attention.js';

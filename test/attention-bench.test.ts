@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/index.js';
-import { measurePeakBytes, scalingExponent, type BenchResult, type BenchRow } from '../bench/attention.js';
+import { measurePeakBytes, scalingExponent, type BenchResult, type BenchRow } from '../lib/bench/attention.js';
 import { runCli } from './helpers/kit.js';
 
 describe('measurePeakBytes', () => {

@@ -20,6 +20,7 @@ import {
   onlineSoftmaxStep,
   localPAttention,
   setSplitThreshold,
+  generalScores,
 } from '../lib/index.js';
 import { assertClose } from './helpers/kit.js';
 import { flat, randn } from './helpers/attention-ref.js';
@@ -141,5 +142,30 @@ describe('wasm data kernels (registerFastWasmKernels)', () => {
     await useBackend('wasm');
     cases.forEach(([name], i) => assert.deepEqual(onWasm[i], onCpu[i], name));
     assert.throws(() => tf.gather(tf.tensor(x), tf.tensor1d([5], 'int32'), 0), /index value 5/);
+  });
+});
+
+describe('generalScores trains with batch axes', () => {
+  it('the gradient with respect to W has W\'s shape and matches finite differences (cpu and wasm)', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await initBackend({ prefer: backend, verbose: false });
+      const q = tf.tensor3d(Array.from({ length: 2 * 3 * 4 }, (_, i) => Math.sin(i)), [2, 3, 4]);
+      const k = tf.tensor3d(Array.from({ length: 2 * 5 * 4 }, (_, i) => Math.cos(i)), [2, 5, 4]);
+      const w = tf.tensor2d(Array.from({ length: 16 }, (_, i) => Math.sin(i * 0.3)), [4, 4]);
+      const loss = (wt: tf.Tensor) => generalScores(q, k, wt).square().sum();
+      const g = tf.grad(loss)(w);
+      assert.deepEqual(g.shape, [4, 4], `${backend}: gradient shape`);
+      // Central differences in float32: step 1e-2, tolerance 2e-2 relative to the gradient scale.
+      const analytic = Array.from(g.dataSync());
+      const base = Array.from(w.dataSync());
+      const scale = Math.max(...analytic.map(Math.abs));
+      for (const idx of [0, 5, 15]) {
+        const plus = base.slice(); plus[idx]! += 1e-2;
+        const minus = base.slice(); minus[idx]! -= 1e-2;
+        const fd = (loss(tf.tensor2d(plus, [4, 4])).dataSync()[0]! - loss(tf.tensor2d(minus, [4, 4])).dataSync()[0]!) / 2e-2;
+        assert.ok(Math.abs(fd - analytic[idx]!) <= 2e-2 * scale, `${backend} dW[${idx}]: ${analytic[idx]} vs ${fd}`);
+      }
+      tf.dispose([q, k, w, g]);
+    }
   });
 });

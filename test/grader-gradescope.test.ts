@@ -5,13 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, runCli } from './helpers/kit.js';
 
-test('gradescope: the autograder zip grades /autograder/submission into results.json', { timeout: 600_000 }, () => {
+test('gradescope: the autograder zip grades /autograder/submission into results.json', { timeout: 600_000 }, (ctx) => {
   const work = mkdtempSync(join(tmpdir(), 'gradescope-test-'));
+  // rmSync removes the links to node_modules, dist and .venv, not what they point to.
+  ctx.after(() => rmSync(work, { recursive: true, force: true }));
   const zip = join(work, 'ex10.zip');
   const built = runCli(['gradescope', 'ex10-causal-mask', '--out', zip]);
   assert.equal(built.status, 0, built.stdout + built.stderr);

@@ -1,7 +1,7 @@
 /**
  * `attention-kit bench`: time, GFLOP/s and peak tensor memory of exact, tiled, local, sparse and
  * linear attention over n = 128 … 8192 (d = 64, 8 heads), beside the backend's matmul GFLOP/s.
- * Prints a table, writes JSON and a plotly HTML page of the scaling curves (see bench/attention.ts).
+ * Prints a table, writes JSON and a plotly HTML page of the scaling curves (see lib/bench/attention.ts).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -46,7 +46,7 @@ export async function main(args: string[]): Promise<number> {
   }
 
   const { initBackend, isBackendName } = await import('../../lib/index.js');
-  const { defaultConfig, runAttentionBench, formatTable, benchHtml } = await import('../../bench/attention.js');
+  const { defaultConfig, runAttentionBench, formatTable, benchHtml } = await import('../../lib/bench/attention.js');
   if (options.backend && !isBackendName(options.backend)) {
     console.error(`attention-kit bench: unknown backend ${options.backend}`);
     return 1;

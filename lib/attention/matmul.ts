@@ -53,6 +53,17 @@ function broadcastShapes(a: number[], b: number[]): number[] {
 
 /** a [..., m, k] · b [..., k, n] (after the optional transposes) → [..., m, n], batch dims broadcast. */
 export function batchedMatMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
+  // A shared 2-D right operand (a projection such as Luong's W): fold the batch into the rows.
+  // Besides being one 2-D product, this keeps the gradient of b 2-D: TensorFlow.js 4.22's
+  // broadcasting matMul returns a gradient with the batch axes left in ([b, k, n] for b [k, n]).
+  if (a.rank > 2 && b.rank === 2 && !transposeA) {
+    return tf.tidy(() => {
+      const k = a.shape[a.rank - 1]!;
+      const rows = tf.reshape(a, [-1, k]);
+      const product = tf.matMul(rows, b, false, transposeB);
+      return tf.reshape(product, [...a.shape.slice(0, -1), product.shape[1]!]);
+    });
+  }
   if (!onWasm() || a.rank < 2 || b.rank < 2) return tf.matMul(a, b, transposeA, transposeB);
   const m = a.shape[a.rank - (transposeA ? 1 : 2)]!;
   const k = a.shape[a.rank - (transposeA ? 2 : 1)]!;

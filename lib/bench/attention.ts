@@ -28,7 +28,7 @@ import {
   sparseAttention,
   sparseLayout,
   tiledAttention,
-} from '../lib/index.js';
+} from '../attention/index.js';
 
 export type MethodName = 'exact' | 'tiled' | 'local' | 'sparse' | 'linear';
 export const METHODS: readonly MethodName[] = ['exact', 'tiled', 'local', 'sparse', 'linear'];
