@@ -27,6 +27,8 @@ import sys
 import threading
 import time
 
+from kernel import TYPE_ERROR, looks_like_error  # tslab's ways of reporting a failed cell
+
 POLL_S = 0.2
 
 
@@ -231,15 +233,9 @@ class Sandbox:
                 return 'ok', reply['content'], pack()
 
 
-def looks_like_error(stderr: str) -> bool:
-    import re
-    return bool(re.search(r'^\d+:\d+ - ', stderr, re.M)) or 'evalmachine.<anonymous>' in stderr or bool(
-        re.search(r'^\w*Error: ', stderr, re.M))
-
-
 def first_error_line(stderr: str) -> str | None:
     import re
-    m = re.search(r'^(\d+):(\d+) - (.*)$', stderr, re.M)
+    m = TYPE_ERROR.search(stderr)
     if m:
         return f'TypeScript error at line {m.group(1)}: {m.group(3).strip()}'
     for line in stderr.splitlines():

@@ -16,8 +16,6 @@ import re
 import time
 from dataclasses import dataclass, field
 
-import jupyter_client
-
 ABORT_RETRY_DELAY_S = 0.3
 ABORT_RETRIES = 20
 
@@ -45,7 +43,7 @@ def _stream_text(outputs: list, name: str) -> str:
     return ''.join(o.get('text', '') for o in outputs if o.get('output_type') == 'stream' and o.get('name') == name)
 
 
-def _looks_like_error(stderr: str) -> bool:
+def looks_like_error(stderr: str) -> bool:
     """tslab prints uncaught exceptions as 'evalmachine.<anonymous>:N' traces and type errors as
     'L:C - message'; a plain console.error/warn is not a failure."""
     return bool(TYPE_ERROR.search(stderr)) or 'evalmachine.<anonymous>' in stderr or bool(
@@ -83,11 +81,13 @@ class KernelSession:
         self.cwd = cwd
         self.env = env
         self.startup_timeout = startup_timeout
-        self.km: jupyter_client.KernelManager | None = None
+        self.km = None
         self.kc = None
         self.startup_seconds = 0.0
 
     def __enter__(self) -> 'KernelSession':
+        import jupyter_client  # imported here so that the helpers above load without Jupyter
+
         t0 = time.time()
         self.km = jupyter_client.KernelManager(kernel_name=self.kernel_name)
         kwargs = {'cwd': self.cwd or os.getcwd()}
@@ -177,7 +177,7 @@ class KernelSession:
         if status == 'abort':
             return CellResult('error', seconds, outputs, error='the kernel kept aborting this cell',
                               aborted_retries=retries)
-        if status == 'error' or has_error_output or _looks_like_error(stderr):
+        if status == 'error' or has_error_output or looks_like_error(stderr):
             message, line = _summarise_error(stderr, reply, source)
             return CellResult('error', seconds, outputs, error=message, error_detail=stderr or None,
                               error_line=line, aborted_retries=retries)
