@@ -203,11 +203,12 @@ export function heatmap(options: HeatmapOptions): Figure {
     data: [trace],
     layout: {
       title: { text: options.title },
-      xaxis,
-      yaxis,
+      xaxis: { ...xaxis, automargin: true },
+      yaxis: { ...yaxis, automargin: true },
       width: options.width ?? size.width,
       height: options.height ?? size.height,
-      margin: { t: 60, l: 80, r: 30, b: 80 },
+      // Long query labels (whole questions) need room to the left of the axis title.
+      margin: { t: 60, l: Math.min(420, Math.max(80, 40 + 7 * Math.max(0, ...y.map((t) => t.length)))), r: 30, b: 80 },
     },
   };
 }
