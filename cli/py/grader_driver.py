@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import resource
 import subprocess
 import sys
 import threading
 import time
 
-from kernel import TYPE_ERROR, looks_like_error  # tslab's ways of reporting a failed cell
+from kernel import TYPE_ERROR, looks_like_error, send_cell  # tslab's habits, handled once
 
 POLL_S = 0.2
 
@@ -161,19 +160,26 @@ class Sandbox:
 
     def execute(self, code: str, timeout: float) -> dict:
         t0 = time.time()
-        deadline = t0 + timeout
-        retries = 0
-        while True:
-            msg_id = self.kc.execute(code, store_history=False, allow_stdin=False)
-            state, reply, out = self._collect(msg_id, deadline)
-            if state != 'ok':
-                return {'status': state, 'seconds': time.time() - t0, **out}
-            if reply.get('status') == 'abort' and retries < 20:
-                # tslab aborts requests for ~200 ms after a failing cell: the cell never ran.
-                retries += 1
-                time.sleep(0.3)
-                continue
-            break
+        stdout: list[str] = []
+        stderr: list[str] = []
+
+        def keep(kind: str, content: dict) -> None:
+            if kind == 'stream':
+                (stdout if content.get('name') == 'stdout' else stderr).append(content.get('text', ''))
+            elif kind == 'error':
+                stderr.append(f"{content.get('ename', '')}: {content.get('evalue', '')}\n")
+            elif kind == 'execute_result':
+                stdout.append(str(content.get('data', {}).get('text/plain', '')) + '\n')
+
+        def check() -> str | None:
+            if self.killed_for_memory:
+                return 'memory'
+            return None if self._alive() else ('memory' if self.killed_for_memory else 'died')
+
+        state, reply, _, _ = send_cell(self.kc, code, t0 + timeout, keep, check, poll=POLL_S, store_history=False)
+        out = {'stdout': ''.join(stdout)[-2_000_000:], 'stderr': ''.join(stderr)[-20_000:]}
+        if state != 'ok':
+            return {'status': state, 'seconds': time.time() - t0, **out}
         status = reply.get('status')
         error = None
         if status == 'error':
@@ -186,51 +192,6 @@ class Sandbox:
         if status != 'ok' and not error:
             error = first_error_line(out['stderr']) or 'the cell failed'
         return {'status': 'ok' if status == 'ok' else 'error', 'error': error, 'seconds': time.time() - t0, **out}
-
-    def _collect(self, msg_id: str, deadline: float) -> tuple[str, dict, dict]:
-        stdout: list[str] = []
-        stderr: list[str] = []
-        out = {'stdout': '', 'stderr': ''}
-
-        def pack() -> dict:
-            out['stdout'] = ''.join(stdout)[-2_000_000:]
-            out['stderr'] = ''.join(stderr)[-20_000:]
-            return out
-
-        idle = False
-        while not idle:
-            if self.killed_for_memory:
-                return 'memory', {}, pack()
-            if time.time() > deadline:
-                return 'timeout', {}, pack()
-            try:
-                msg = self.kc.get_iopub_msg(timeout=POLL_S)
-            except queue.Empty:
-                if not self._alive():
-                    return ('memory' if self.killed_for_memory else 'died'), {}, pack()
-                continue
-            if msg['parent_header'].get('msg_id') != msg_id:
-                continue
-            kind, content = msg['msg_type'], msg['content']
-            if kind == 'status' and content.get('execution_state') == 'idle':
-                idle = True
-            elif kind == 'stream':
-                (stdout if content.get('name') == 'stdout' else stderr).append(content.get('text', ''))
-            elif kind == 'error':
-                stderr.append(f"{content.get('ename', '')}: {content.get('evalue', '')}\n")
-            elif kind == 'execute_result':
-                stdout.append(str(content.get('data', {}).get('text/plain', '')) + '\n')
-        while True:
-            if time.time() > deadline:
-                return 'timeout', {}, pack()
-            try:
-                reply = self.kc.get_shell_msg(timeout=POLL_S)
-            except queue.Empty:
-                if not self._alive():
-                    return 'died', {}, pack()
-                continue
-            if reply['parent_header'].get('msg_id') == msg_id:
-                return 'ok', reply['content'], pack()
 
 
 def first_error_line(stderr: str) -> str | None:

@@ -72,6 +72,59 @@ def _summarise_error(stderr: str, reply: dict, source: str) -> tuple[str, int | 
     return message or (lines[0] if lines else 'the cell failed (no message)'), line_no
 
 
+def await_reply(kc, msg_id: str, deadline: float, on_message, check=None, poll: float = 1.0) -> tuple[str, dict]:
+    """Wait for request msg_id: pass each of its iopub messages but 'status' to
+    on_message(kind, content) until the kernel is idle, then read its shell reply.
+    `check()` is asked while waiting; a state it returns ('memory', 'died', ...) ends the wait.
+    Returns (state, reply content): state 'ok', 'timeout' or check's state."""
+
+    def stopped() -> str | None:
+        state = check() if check else None
+        return state or ('timeout' if time.time() > deadline else None)
+
+    idle = False
+    while not idle:
+        state = stopped()
+        if state:
+            return state, {}
+        try:
+            msg = kc.get_iopub_msg(timeout=max(0.01, min(deadline - time.time(), poll)))
+        except queue.Empty:
+            continue
+        if msg['parent_header'].get('msg_id') != msg_id:
+            continue
+        if msg['msg_type'] == 'status':
+            idle = msg['content'].get('execution_state') == 'idle'
+        else:
+            on_message(msg['msg_type'], msg['content'])
+    while True:
+        state = stopped()
+        if state:
+            return state, {}
+        try:
+            reply = kc.get_shell_msg(timeout=max(0.01, min(deadline - time.time(), poll)))
+        except queue.Empty:
+            continue
+        if reply['parent_header'].get('msg_id') == msg_id:
+            return 'ok', reply['content']
+
+
+def send_cell(kc, source: str, deadline: float, on_message, check=None, poll: float = 1.0,
+              store_history: bool = True) -> tuple[str, dict, str, int]:
+    """Execute one cell and wait for its reply, re-sending it while tslab answers 'abort' (for
+    ~200 ms after a failing cell it aborts every request, which therefore never ran).
+    Returns (state, reply, msg_id of the last request, number of re-sends); see await_reply."""
+    retries = 0
+    while True:
+        msg_id = kc.execute(source, store_history=store_history, allow_stdin=False)
+        state, reply = await_reply(kc, msg_id, deadline, on_message, check, poll)
+        if state == 'ok' and reply.get('status') == 'abort' and retries < ABORT_RETRIES:
+            retries += 1
+            time.sleep(ABORT_RETRY_DELAY_S)
+            continue
+        return state, reply, msg_id, retries
+
+
 class KernelSession:
     """One running kernel. Use as a context manager."""
 
@@ -108,25 +161,13 @@ class KernelSession:
             if self.km is not None:
                 self.km.shutdown_kernel(now=True)
 
-    def _collect(self, msg_id: str, deadline: float) -> tuple[dict | None, list, bool]:
-        """Read iopub until the kernel is idle for msg_id, and the shell reply. Returns
-        (reply content or None on timeout, outputs, timed_out)."""
+    def execute(self, source: str, timeout: float = 300) -> CellResult:
+        """Run one cell (re-sent while the kernel answers 'abort': it did not run)."""
+        t0 = time.time()
         outputs: list = []
-        idle = False
-        while not idle:
-            remaining = deadline - time.time()
-            if remaining <= 0:
-                return None, outputs, True
-            try:
-                msg = self.kc.get_iopub_msg(timeout=min(remaining, 1.0))
-            except queue.Empty:
-                continue
-            if msg['parent_header'].get('msg_id') != msg_id:
-                continue
-            kind, content = msg['msg_type'], msg['content']
-            if kind == 'status' and content.get('execution_state') == 'idle':
-                idle = True
-            elif kind == 'stream':
+
+        def keep(kind: str, content: dict) -> None:
+            if kind == 'stream':
                 if outputs and outputs[-1].get('output_type') == 'stream' and outputs[-1]['name'] == content['name']:
                     outputs[-1]['text'] += content['text']
                 else:
@@ -141,36 +182,15 @@ class KernelSession:
                                 'evalue': content.get('evalue', ''), 'traceback': content.get('traceback', [])})
             elif kind == 'clear_output':
                 outputs.clear()
-        while True:
-            remaining = deadline - time.time()
-            if remaining <= 0:
-                return None, outputs, True
-            try:
-                reply = self.kc.get_shell_msg(timeout=min(remaining, 1.0))
-            except queue.Empty:
-                continue
-            if reply['parent_header'].get('msg_id') == msg_id:
-                return reply['content'], outputs, False
 
-    def execute(self, source: str, timeout: float = 300) -> CellResult:
-        """Run one cell; re-send it while the kernel answers 'abort' (it did not run)."""
-        t0 = time.time()
-        retries = 0
-        while True:
-            msg_id = self.kc.execute(source, store_history=True, allow_stdin=False)
-            reply, outputs, timed_out = self._collect(msg_id, t0 + timeout)
-            if timed_out:
-                self.km.interrupt_kernel()
-                # Drain the interrupted request so that the next cell starts clean.
-                self._collect(msg_id, time.time() + 10)
-                return CellResult('timeout', time.time() - t0, outputs,
-                                  error=f'timed out after {timeout:g} s', aborted_retries=retries)
-            status = reply.get('status')
-            if status == 'abort' and retries < ABORT_RETRIES:
-                retries += 1
-                time.sleep(ABORT_RETRY_DELAY_S)
-                continue
-            break
+        state, reply, msg_id, retries = send_cell(self.kc, source, t0 + timeout, keep)
+        if state == 'timeout':
+            self.km.interrupt_kernel()
+            # Drain the interrupted request so that the next cell starts clean.
+            await_reply(self.kc, msg_id, time.time() + 10, lambda kind, content: None)
+            return CellResult('timeout', time.time() - t0, outputs,
+                              error=f'timed out after {timeout:g} s', aborted_retries=retries)
+        status = reply.get('status')
         seconds = time.time() - t0
         stderr = _stream_text(outputs, 'stderr')
         has_error_output = any(o['output_type'] == 'error' for o in outputs)
